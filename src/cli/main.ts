@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import { FleetError } from '../errors';
+import { registerSim } from './sim';
+
+/** Builds the `talos-fleet` command; each verb lives in its own file and registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command('talos-fleet')
+    .description('Run Talos Linux Kubernetes fleets through durable Temporal workflows.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerSim(program);
+  return program;
+}
+
+/** Entry point: the only place that turns errors into exit codes. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof FleetError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
+}
