@@ -1,0 +1,153 @@
+import type * as grpc from '@grpc/grpc-js';
+import * as protobuf from 'protobufjs';
+import { join } from 'node:path';
+
+/**
+ * The one place in the project that speaks protobuf: it loads our subset of the Talos API protos
+ * (src/talos/proto) and turns messages into bytes and back. Everything else sees plain objects typed by
+ * src/talos/generated (camelCase fields, enums as strings, 64-bit integers as decimal strings).
+ */
+
+const PROTO_DIR = join(__dirname, 'proto');
+const PROTO_FILES = [
+  'machine/machine.proto',
+  'cluster/cluster.proto',
+  'v1alpha1/state.proto',
+  'resource/config/config.proto',
+  'resource/definitions/runtime/runtime.proto',
+];
+
+/** Keep in step with the options of scripts/gen-proto-types.js, which types these objects. */
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, arrays: true, oneofs: true };
+
+function loadRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  // google/protobuf/*.proto are bundled with protobufjs; everything else is ours.
+  root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(PROTO_DIR, target));
+  root.loadSync(PROTO_FILES, { keepCase: false });
+  root.resolveAll();
+  return root;
+}
+
+const root = loadRoot();
+
+/** Encodes and decodes one message type. */
+export interface MessageCodec<In, Out> {
+  readonly fullName: string;
+  encode(value: In): Buffer;
+  decode(bytes: Uint8Array): Out;
+}
+
+const codecs = new Map<string, MessageCodec<unknown, unknown>>();
+
+/** The codec of a message by its full proto name, e.g. `machine.VersionResponse`. */
+export function messageCodec<In, Out = In>(fullName: string): MessageCodec<In, Out> {
+  let codec = codecs.get(fullName);
+  if (!codec) {
+    const type = root.lookupType(fullName);
+    codec = {
+      fullName,
+      encode: (value) => Buffer.from(type.encode(type.fromObject(value as Record<string, unknown>)).finish()),
+      decode: (bytes) => type.toObject(type.decode(bytes), TO_OBJECT),
+    };
+    codecs.set(fullName, codec);
+  }
+  return codec as MessageCodec<In, Out>;
+}
+
+/** One RPC of the API as it appears on the wire. */
+export interface MethodInfo {
+  /** `/machine.MachineService/Version` */
+  path: string;
+  service: string;
+  name: string;
+  requestType: string;
+  responseType: string;
+  requestStream: boolean;
+  responseStream: boolean;
+}
+
+function listMethods(): MethodInfo[] {
+  const out: MethodInfo[] = [];
+  for (const serviceName of ['machine.MachineService', 'cluster.ClusterService', 'cosi.resource.State']) {
+    const service = root.lookupService(serviceName);
+    for (const method of service.methodsArray) {
+      method.resolve();
+      out.push({
+        path: `/${serviceName}/${method.name}`,
+        service: serviceName,
+        name: method.name,
+        requestType: method.resolvedRequestType!.fullName.slice(1),
+        responseType: method.resolvedResponseType!.fullName.slice(1),
+        requestStream: !!method.requestStream,
+        responseStream: !!method.responseStream,
+      });
+    }
+  }
+  return out;
+}
+
+/** Every RPC in our subset, keyed by path. */
+export const METHODS: ReadonlyMap<string, MethodInfo> = new Map(listMethods().map((m) => [m.path, m]));
+
+/** A grpc-js service definition whose handlers and callers see decoded, typed objects. */
+export function serviceDefinition(serviceName: string): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const m of METHODS.values()) {
+    if (m.service !== serviceName) continue;
+    const req = messageCodec(m.requestType);
+    const res = messageCodec(m.responseType);
+    def[m.name] = {
+      path: m.path,
+      requestStream: m.requestStream,
+      responseStream: m.responseStream,
+      requestSerialize: (v: unknown) => req.encode(v),
+      requestDeserialize: (b: Buffer) => req.decode(b),
+      responseSerialize: (v: unknown) => res.encode(v),
+      responseDeserialize: (b: Buffer) => res.decode(b),
+      originalName: m.name,
+    };
+  }
+  return def;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+/**
+ * The same service with every message left as raw bytes: what a proxy needs, because apid forwards
+ * messages it never decodes and only splices per-node metadata into them.
+ */
+export function rawServiceDefinition(serviceName: string): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+  for (const m of METHODS.values()) {
+    if (m.service !== serviceName) continue;
+    def[m.name] = {
+      path: m.path,
+      requestStream: m.requestStream,
+      responseStream: m.responseStream,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    };
+  }
+  return def;
+}
+
+/** Type URL prefix Talos uses for event payloads packed into google.protobuf.Any. */
+export const EVENT_TYPE_URL_PREFIX = 'talos/runtime/';
+
+/** Packs a message into a google.protobuf.Any with Talos's type URL convention (`talos/runtime/machine.PhaseEvent`). */
+export function packAny(fullName: string, value: unknown): { typeUrl: string; value: Buffer } {
+  return { typeUrl: `${EVENT_TYPE_URL_PREFIX}${fullName}`, value: messageCodec(fullName).encode(value) };
+}
+
+/** Unpacks an Any whose type is in our subset; undefined for types we do not know. */
+export function unpackAny<T>(any: { typeUrl: string; value: Uint8Array }): { type: string; value: T } | undefined {
+  const type = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
+  try {
+    return { type, value: messageCodec<unknown, T>(type).decode(any.value) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/src/talos/proto/v1alpha1/state.proto
+
+
+export interface GetOptions {
+}
+
+export interface GetOptions__Output {
+}

@@ -1,0 +1,12 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface DmesgRequest {
+  'follow'?: (boolean);
+  'tail'?: (boolean);
+}
+
+export interface DmesgRequest__Output {
+  'follow': (boolean);
+  'tail': (boolean);
+}

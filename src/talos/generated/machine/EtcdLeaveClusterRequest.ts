@@ -1,0 +1,8 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface EtcdLeaveClusterRequest {
+}
+
+export interface EtcdLeaveClusterRequest__Output {
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface EtcdMemberListRequest {
+  'queryLocal'?: (boolean);
+}
+
+export interface EtcdMemberListRequest__Output {
+  'queryLocal': (boolean);
+}

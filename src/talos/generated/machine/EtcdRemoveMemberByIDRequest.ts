@@ -1,0 +1,11 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface EtcdRemoveMemberByIDRequest {
+  'memberId'?: (number | string | Long);
+}
+
+export interface EtcdRemoveMemberByIDRequest__Output {
+  'memberId': (string);
+}

@@ -1,0 +1,12 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface PlatformInfo {
+  'name'?: (string);
+  'mode'?: (string);
+}
+
+export interface PlatformInfo__Output {
+  'name': (string);
+  'mode': (string);
+}

@@ -1,0 +1,25 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+export const _machine_RebootRequest_Mode = {
+  DEFAULT: 'DEFAULT',
+  POWERCYCLE: 'POWERCYCLE',
+} as const;
+
+export type _machine_RebootRequest_Mode =
+  | 'DEFAULT'
+  | 0
+  | 'POWERCYCLE'
+  | 1
+
+export type _machine_RebootRequest_Mode__Output = typeof _machine_RebootRequest_Mode[keyof typeof _machine_RebootRequest_Mode]
+
+export interface RebootRequest {
+  'mode'?: (_machine_RebootRequest_Mode);
+}
+
+export interface RebootRequest__Output {
+  'mode': (_machine_RebootRequest_Mode__Output);
+}

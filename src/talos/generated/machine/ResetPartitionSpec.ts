@@ -1,0 +1,12 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface ResetPartitionSpec {
+  'label'?: (string);
+  'wipe'?: (boolean);
+}
+
+export interface ResetPartitionSpec__Output {
+  'label': (string);
+  'wipe': (boolean);
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface RollbackRequest {
+}
+
+export interface RollbackRequest__Output {
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface ServiceRestartRequest {
+  'id'?: (string);
+}
+
+export interface ServiceRestartRequest__Output {
+  'id': (string);
+}

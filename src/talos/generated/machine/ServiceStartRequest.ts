@@ -1,0 +1,10 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface ServiceStartRequest {
+  'id'?: (string);
+}
+
+export interface ServiceStartRequest__Output {
+  'id': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface ServiceStopRequest {
+  'id'?: (string);
+}
+
+export interface ServiceStopRequest__Output {
+  'id': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface ShutdownRequest {
+  'force'?: (boolean);
+}
+
+export interface ShutdownRequest__Output {
+  'force': (boolean);
+}

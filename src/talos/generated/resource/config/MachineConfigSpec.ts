@@ -1,0 +1,10 @@
+// Original file: /work/main/src/talos/proto/resource/config/config.proto
+
+
+export interface MachineConfigSpec {
+  'yamlMarshalled'?: (Buffer | Uint8Array | string);
+}
+
+export interface MachineConfigSpec__Output {
+  'yamlMarshalled': (Buffer);
+}
