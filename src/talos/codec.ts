@@ -134,17 +134,23 @@ export function rawServiceDefinition(serviceName: string): grpc.ServiceDefinitio
   return def;
 }
 
+/** google.protobuf.Any as protobufjs represents it (its bundled descriptor keeps the snake_case name). */
+export interface AnyMessage {
+  type_url: string;
+  value: Uint8Array;
+}
+
 /** Type URL prefix Talos uses for event payloads packed into google.protobuf.Any. */
 export const EVENT_TYPE_URL_PREFIX = 'talos/runtime/';
 
 /** Packs a message into a google.protobuf.Any with Talos's type URL convention (`talos/runtime/machine.PhaseEvent`). */
-export function packAny(fullName: string, value: unknown): { typeUrl: string; value: Buffer } {
-  return { typeUrl: `${EVENT_TYPE_URL_PREFIX}${fullName}`, value: messageCodec(fullName).encode(value) };
+export function packAny(fullName: string, value: unknown): AnyMessage {
+  return { type_url: `${EVENT_TYPE_URL_PREFIX}${fullName}`, value: messageCodec(fullName).encode(value) };
 }
 
 /** Unpacks an Any whose type is in our subset; undefined for types we do not know. */
-export function unpackAny<T>(any: { typeUrl: string; value: Uint8Array }): { type: string; value: T } | undefined {
-  const type = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
+export function unpackAny<T>(any: AnyMessage): { type: string; value: T } | undefined {
+  const type = any.type_url.slice(any.type_url.lastIndexOf('/') + 1);
   try {
     return { type, value: messageCodec<unknown, T>(type).decode(any.value) };
   } catch {

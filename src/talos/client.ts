@@ -1,0 +1,280 @@
+import type { Readable } from 'node:stream';
+import type * as machine from './types';
+import { Connection, type CallOptions, type ConnectionOptions, type NodeMessage, type Target } from './connection';
+import { mutualTlsCredentials, maintenanceCredentials, type ClientIdentity } from './credentials';
+import { messageCodec, unpackAny } from './codec';
+import { extractKubeconfig } from './kubeconfig';
+import { onlyValue, type NodeResult } from './replies';
+
+const M = '/machine.MachineService/';
+
+/** Milliseconds → google.protobuf.Duration. */
+function duration(ms: number): { seconds: string; nanos: number } {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}
+
+/** What to connect to and how long to wait; see {@link ConnectionOptions}. */
+export type TalosClientOptions = Omit<ConnectionOptions, 'credentials'>;
+
+/**
+ * A client of the Talos node API (the API talosctl uses), with one method per RPC.
+ *
+ * Every method takes a {@link Target}: `{ nodes: [...] }` fans out through the endpoint and returns one
+ * {@link NodeResult} per node (a node's failure is an error entry, never dropped); `{ node }` is forwarded
+ * one-to-one; no target asks the endpoint itself. Unary calls have a deadline (`timeoutMs`, default 30 s).
+ */
+export class TalosClient {
+  private readonly conn: Connection;
+
+  constructor(options: ConstructorParameters<typeof Connection>[0]) {
+    this.conn = new Connection(options);
+  }
+
+  /** A client authenticated with mutual TLS (the CA, certificate and key of a talosconfig context). */
+  static withIdentity(identity: ClientIdentity, options: TalosClientOptions): TalosClient {
+    return new TalosClient({ ...options, credentials: mutualTlsCredentials(identity) });
+  }
+
+  /**
+   * A client for a node in maintenance mode: TLS without a client certificate, talking to the node directly.
+   * The node's certificate is not verified unless SPKI `fingerprints` are given (talosctl --cert-fingerprint).
+   */
+  static maintenance(node: string, options: Omit<TalosClientOptions, 'endpoints'> & { fingerprints?: string[] } = {}): TalosClient {
+    return new TalosClient({ ...options, endpoints: [node], credentials: maintenanceCredentials(options.fingerprints) });
+  }
+
+  /** Closes the connections. */
+  close(): void {
+    this.conn.close();
+  }
+
+  // --- Node information ---------------------------------------------------------------------------
+
+  /** Talos version, platform and features of each node. */
+  version(target?: Target, options?: CallOptions): Promise<NodeResult<machine.Version>[]> {
+    return this.conn.unary(`${M}Version`, {}, target, options);
+  }
+
+  /** Hostname of each node. */
+  hostname(target?: Target, options?: CallOptions): Promise<NodeResult<machine.Hostname>[]> {
+    return this.conn.unary(`${M}Hostname`, {}, target, options);
+  }
+
+  /** /proc/meminfo of each node. */
+  memory(target?: Target, options?: CallOptions): Promise<NodeResult<machine.Memory>[]> {
+    return this.conn.unary(`${M}Memory`, {}, target, options);
+  }
+
+  /** Load averages of each node. */
+  loadAvg(target?: Target, options?: CallOptions): Promise<NodeResult<machine.LoadAvg>[]> {
+    return this.conn.unary(`${M}LoadAvg`, {}, target, options);
+  }
+
+  // --- Configuration and lifecycle ----------------------------------------------------------------
+
+  /**
+   * Applies a machine configuration. `mode` is required on purpose: upstream's default (REBOOT = 0)
+   * reboots the node, which a caller should never get by omission.
+   */
+  applyConfiguration(request: machine.ApplyConfigurationInput, target?: Target, options?: CallOptions): Promise<NodeResult<machine.ApplyConfiguration>[]> {
+    return this.conn.unary(
+      `${M}ApplyConfiguration`,
+      {
+        data: typeof request.data === 'string' ? Buffer.from(request.data) : request.data,
+        mode: request.mode,
+        dryRun: request.dryRun ?? false,
+        tryModeTimeout: request.tryModeTimeoutMs === undefined ? undefined : duration(request.tryModeTimeoutMs),
+      },
+      target,
+      options,
+    );
+  }
+
+  /**
+   * Bootstraps etcd on one control plane (or recovers it from a snapshot uploaded with {@link etcdRecover}).
+   * A node that already has etcd data answers with an {@link AlreadyBootstrappedError}.
+   */
+  bootstrap(request: machine.BootstrapRequest = {}, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Bootstrap>[]> {
+    return this.conn.unary(`${M}Bootstrap`, request, target, options);
+  }
+
+  /** Starts an upgrade to `image`; the node replies first, then drains, installs and reboots. */
+  upgrade(request: machine.UpgradeRequest & { image: string }, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Upgrade>[]> {
+    return this.conn.unary(`${M}Upgrade`, request, target, options);
+  }
+
+  /** Boots the previous Talos image (A/B); the node reboots after replying. */
+  rollback(target?: Target, options?: CallOptions): Promise<NodeResult<machine.Rollback>[]> {
+    return this.conn.unary(`${M}Rollback`, {}, target, options);
+  }
+
+  /** Reboots; the node replies first. */
+  reboot(request: machine.RebootRequest = {}, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Reboot>[]> {
+    return this.conn.unary(`${M}Reboot`, request, target, options);
+  }
+
+  /** Wipes the node (all of it, or the listed system partitions) and then reboots or halts. */
+  reset(request: machine.ResetRequest, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Reset>[]> {
+    return this.conn.unary(`${M}Reset`, request, target, options);
+  }
+
+  /** Shuts the node down; the node replies first. */
+  shutdown(request: machine.ShutdownRequest = {}, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Shutdown>[]> {
+    return this.conn.unary(`${M}Shutdown`, request, target, options);
+  }
+
+  // --- Services and logs --------------------------------------------------------------------------
+
+  /** State and health of every Talos service on each node. */
+  serviceList(target?: Target, options?: CallOptions): Promise<NodeResult<machine.ServiceList>[]> {
+    return this.conn.unary(`${M}ServiceList`, {}, target, options);
+  }
+
+  /** Starts a service. */
+  serviceStart(id: string, target?: Target, options?: CallOptions): Promise<NodeResult<machine.ServiceStart>[]> {
+    return this.conn.unary(`${M}ServiceStart`, { id }, target, options);
+  }
+
+  /** Stops a service. */
+  serviceStop(id: string, target?: Target, options?: CallOptions): Promise<NodeResult<machine.ServiceStop>[]> {
+    return this.conn.unary(`${M}ServiceStop`, { id }, target, options);
+  }
+
+  /** Restarts a service. */
+  serviceRestart(id: string, target?: Target, options?: CallOptions): Promise<NodeResult<machine.ServiceRestart>[]> {
+    return this.conn.unary(`${M}ServiceRestart`, { id }, target, options);
+  }
+
+  /**
+   * Log chunks of a service (`namespace: 'system'`, the default) or container. `tailLines` -1 means all
+   * lines (the default here, as in talosctl); 0 means none.
+   */
+  logs(request: machine.LogsRequest & { id: string }, target?: Target, options?: CallOptions): AsyncGenerator<NodeMessage<machine.Data>> {
+    return this.conn.serverStream(`${M}Logs`, { namespace: 'system', tailLines: -1, ...request }, target, options);
+  }
+
+  /** Kernel log lines. */
+  dmesg(request: machine.DmesgRequest = {}, target?: Target, options?: CallOptions): AsyncGenerator<NodeMessage<machine.Data>> {
+    return this.conn.serverStream(`${M}Dmesg`, request, target, options);
+  }
+
+  /** Machine events (sequences, phases, tasks, service states, machine status), decoded. */
+  async *events(request: machine.EventsRequest = {}, target?: Target, options?: CallOptions): AsyncGenerator<NodeMessage<machine.DecodedEvent>> {
+    for await (const m of this.conn.serverStream<machine.EventsRequest, machine.Event>(`${M}Events`, request, target, options)) {
+      if (m.error) {
+        yield m;
+        continue;
+      }
+      const payload = m.value.data ? unpackAny(m.value.data) : undefined;
+      yield { node: m.node, value: { id: m.value.id, actorId: m.value.actorId, type: payload?.type ?? m.value.data?.type_url ?? '', payload: payload?.value } };
+    }
+  }
+
+  // --- Kubernetes ---------------------------------------------------------------------------------
+
+  /** The admin kubeconfig minted by a control plane node. It is a secret: never log it. */
+  async kubeconfig(target?: Target, options?: CallOptions): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.conn.byteStream(`${M}Kubeconfig`, {}, target ?? {}, options)) chunks.push(chunk as Buffer);
+    return extractKubeconfig(Buffer.concat(chunks));
+  }
+
+  // --- etcd ---------------------------------------------------------------------------------------
+
+  /** The etcd members as each control plane sees them. */
+  etcdMemberList(request: machine.EtcdMemberListRequest = {}, target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdMembers>[]> {
+    return this.conn.unary(`${M}EtcdMemberList`, request, target, options);
+  }
+
+  /** Status of each node's local etcd member (DB size, leader, raft index, errors). */
+  etcdStatus(target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdStatus>[]> {
+    return this.conn.unary(`${M}EtcdStatus`, {}, target, options);
+  }
+
+  /** Moves etcd leadership away from this node if it leads; returns the leader afterwards. */
+  etcdForfeitLeadership(target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdForfeitLeadership>[]> {
+    return this.conn.unary(`${M}EtcdForfeitLeadership`, {}, target, options);
+  }
+
+  /** Removes this node's member from etcd and deletes its data. */
+  etcdLeaveCluster(target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdLeaveCluster>[]> {
+    return this.conn.unary(`${M}EtcdLeaveCluster`, {}, target, options);
+  }
+
+  /** Removes a member (by ID, a decimal string or bigint) that has no working node any more. */
+  etcdRemoveMemberById(memberId: string | bigint, target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdRemoveMemberByID>[]> {
+    return this.conn.unary(`${M}EtcdRemoveMemberByID`, { memberId: String(memberId) }, target, options);
+  }
+
+  /** Active etcd alarms (NOSPACE, CORRUPT). */
+  etcdAlarmList(target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdAlarm>[]> {
+    return this.conn.unary(`${M}EtcdAlarmList`, {}, target, options);
+  }
+
+  /** Disarms etcd alarms. */
+  etcdAlarmDisarm(target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdAlarmDisarm>[]> {
+    return this.conn.unary(`${M}EtcdAlarmDisarm`, {}, target, options);
+  }
+
+  /** Defragments the node's etcd data; blocks that member meanwhile, so do one node at a time. */
+  etcdDefragment(target?: Target, options?: CallOptions): Promise<NodeResult<machine.EtcdDefragment>[]> {
+    return this.conn.unary(`${M}EtcdDefragment`, {}, target, options);
+  }
+
+  /**
+   * A consistent etcd snapshot from one control plane's local member, as a byte stream with backpressure
+   * (raw etcd v3 snapshot: bbolt database plus SHA-256 trailer).
+   */
+  etcdSnapshot(target: Target, options?: CallOptions): Readable {
+    return this.conn.byteStream(`${M}EtcdSnapshot`, {}, target, options);
+  }
+
+  /** Uploads a snapshot for {@link bootstrap} with `recoverEtcd`. */
+  async etcdRecover(snapshot: AsyncIterable<Uint8Array>, target: Target, options?: CallOptions): Promise<machine.EtcdRecover> {
+    return onlyValue(await this.conn.clientStream<machine.EtcdRecover>(`${M}EtcdRecover`, snapshot, target, options));
+  }
+
+  // --- Cluster ------------------------------------------------------------------------------------
+
+  /** Issues a client certificate and talosconfig with the given roles from a control plane's OS CA. */
+  generateClientConfiguration(request: { roles: string[]; crtTtlMs: number }, target?: Target, options?: CallOptions): Promise<NodeResult<machine.GenerateClientConfiguration>[]> {
+    return this.conn.unary(`${M}GenerateClientConfiguration`, { roles: request.roles, crtTtl: duration(request.crtTtlMs) }, target, options);
+  }
+
+  /**
+   * Runs upstream's named cluster health checks on the receiving node and streams its progress lines.
+   * The stream ends normally when every check passed and with an error when one failed or timed out.
+   */
+  healthCheck(request: { waitTimeoutMs: number; controlPlaneNodes?: string[]; workerNodes?: string[]; forceEndpoint?: string }, target?: Target, options?: CallOptions): AsyncGenerator<NodeMessage<machine.HealthCheckProgress>> {
+    return this.conn.serverStream(
+      '/cluster.ClusterService/HealthCheck',
+      {
+        waitTimeout: duration(request.waitTimeoutMs),
+        clusterInfo: { controlPlaneNodes: request.controlPlaneNodes ?? [], workerNodes: request.workerNodes ?? [], forceEndpoint: request.forceEndpoint ?? '' },
+      },
+      target,
+      options,
+    );
+  }
+
+  // --- Resources (COSI) ---------------------------------------------------------------------------
+
+  /** One resource from the node's COSI state (must target one node with `node`). */
+  async getResource(namespace: string, type: string, id: string, target: { node: string } | Record<string, never>, options?: CallOptions): Promise<machine.Resource> {
+    // COSI replies are not wrapped in `messages` and carry no per-node metadata.
+    const reply = await this.conn.call<unknown, { resource: machine.Resource | null }>('/cosi.resource.State/Get', { namespace, type, id }, target, options);
+    return reply.resource!;
+  }
+
+  /** The node's MachineStatus: stage (booting, running, upgrading...) and readiness. */
+  async machineStatus(target: { node: string } | Record<string, never>, options?: CallOptions): Promise<machine.MachineStatusSpec> {
+    const resource = await this.getResource('runtime', 'MachineStatuses.runtime.talos.dev', 'machine', target, options);
+    return messageCodec<unknown, machine.MachineStatusSpec>('talos.resource.definitions.runtime.MachineStatusSpec').decode(resource.spec!.protoSpec);
+  }
+
+  /** The machine configuration the node runs, as the YAML bytes that were applied (holds secrets). */
+  async machineConfig(target: { node: string } | Record<string, never>, options?: CallOptions): Promise<string> {
+    const resource = await this.getResource('config', 'MachineConfigs.config.talos.dev', 'v1alpha1', target, options);
+    return messageCodec<unknown, { yamlMarshalled: Buffer }>('resource.config.MachineConfigSpec').decode(resource.spec!.protoSpec).yamlMarshalled.toString('utf8');
+  }
+}

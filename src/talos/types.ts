@@ -1,0 +1,72 @@
+/**
+ * Friendly names for the Talos API messages the client returns (decoded: camelCase fields, enums as
+ * strings, 64-bit integers as decimal strings) and the requests it takes.
+ */
+export type { Data__Output as Data } from './generated/common/Data';
+export type { ApplyConfiguration__Output as ApplyConfiguration } from './generated/machine/ApplyConfiguration';
+export type { Bootstrap__Output as Bootstrap } from './generated/machine/Bootstrap';
+export type { BootstrapRequest } from './generated/machine/BootstrapRequest';
+export type { DmesgRequest } from './generated/machine/DmesgRequest';
+export type { EtcdAlarm__Output as EtcdAlarm } from './generated/machine/EtcdAlarm';
+export type { EtcdAlarmDisarm__Output as EtcdAlarmDisarm } from './generated/machine/EtcdAlarmDisarm';
+export type { EtcdDefragment__Output as EtcdDefragment } from './generated/machine/EtcdDefragment';
+export type { EtcdForfeitLeadership__Output as EtcdForfeitLeadership } from './generated/machine/EtcdForfeitLeadership';
+export type { EtcdLeaveCluster__Output as EtcdLeaveCluster } from './generated/machine/EtcdLeaveCluster';
+export type { EtcdMember__Output as EtcdMember } from './generated/machine/EtcdMember';
+export type { EtcdMemberListRequest } from './generated/machine/EtcdMemberListRequest';
+export type { EtcdMembers__Output as EtcdMembers } from './generated/machine/EtcdMembers';
+export type { EtcdMemberStatus__Output as EtcdMemberStatus } from './generated/machine/EtcdMemberStatus';
+export type { EtcdRecover__Output as EtcdRecover } from './generated/machine/EtcdRecover';
+export type { EtcdRemoveMemberByID__Output as EtcdRemoveMemberByID } from './generated/machine/EtcdRemoveMemberByID';
+export type { EtcdStatus__Output as EtcdStatus } from './generated/machine/EtcdStatus';
+export type { Event__Output as Event } from './generated/machine/Event';
+export type { EventsRequest } from './generated/machine/EventsRequest';
+export type { GenerateClientConfiguration__Output as GenerateClientConfiguration } from './generated/machine/GenerateClientConfiguration';
+export type { Hostname__Output as Hostname } from './generated/machine/Hostname';
+export type { LoadAvg__Output as LoadAvg } from './generated/machine/LoadAvg';
+export type { LogsRequest } from './generated/machine/LogsRequest';
+export type { MachineStatusEvent__Output as MachineStatusEvent } from './generated/machine/MachineStatusEvent';
+export type { Memory__Output as Memory } from './generated/machine/Memory';
+export type { PhaseEvent__Output as PhaseEvent } from './generated/machine/PhaseEvent';
+export type { Reboot__Output as Reboot } from './generated/machine/Reboot';
+export type { RebootRequest } from './generated/machine/RebootRequest';
+export type { Reset__Output as Reset } from './generated/machine/Reset';
+export type { ResetRequest } from './generated/machine/ResetRequest';
+export type { Rollback__Output as Rollback } from './generated/machine/Rollback';
+export type { SequenceEvent__Output as SequenceEvent } from './generated/machine/SequenceEvent';
+export type { ServiceInfo__Output as ServiceInfo } from './generated/machine/ServiceInfo';
+export type { ServiceList__Output as ServiceList } from './generated/machine/ServiceList';
+export type { ServiceRestart__Output as ServiceRestart } from './generated/machine/ServiceRestart';
+export type { ServiceStart__Output as ServiceStart } from './generated/machine/ServiceStart';
+export type { ServiceStateEvent__Output as ServiceStateEvent } from './generated/machine/ServiceStateEvent';
+export type { ServiceStop__Output as ServiceStop } from './generated/machine/ServiceStop';
+export type { Shutdown__Output as Shutdown } from './generated/machine/Shutdown';
+export type { ShutdownRequest } from './generated/machine/ShutdownRequest';
+export type { TaskEvent__Output as TaskEvent } from './generated/machine/TaskEvent';
+export type { Upgrade__Output as Upgrade } from './generated/machine/Upgrade';
+export type { UpgradeRequest } from './generated/machine/UpgradeRequest';
+export type { Version__Output as Version } from './generated/machine/Version';
+export type { HealthCheckProgress__Output as HealthCheckProgress } from './generated/cluster/HealthCheckProgress';
+export type { Resource__Output as Resource } from './generated/cosi/resource/Resource';
+export type { MachineStatusSpec__Output as MachineStatusSpec } from './generated/talos/resource/definitions/runtime/MachineStatusSpec';
+
+/** ApplyConfiguration modes; the client makes the caller choose one (upstream's default, REBOOT, reboots). */
+export type ApplyMode = 'REBOOT' | 'AUTO' | 'NO_REBOOT' | 'STAGED' | 'TRY';
+
+/** ApplyConfiguration input with a mandatory mode. */
+export interface ApplyConfigurationInput {
+  /** Machine configuration YAML (may hold several documents). */
+  data: string | Buffer;
+  mode: ApplyMode;
+  dryRun?: boolean;
+  /** TRY mode: how long until the node reverts (Talos default 1 min). */
+  tryModeTimeoutMs?: number;
+}
+
+/** An event with its payload unpacked: `type` is the message name (`machine.PhaseEvent`...). */
+export interface DecodedEvent {
+  id: string;
+  actorId: string;
+  type: string;
+  payload: unknown;
+}
