@@ -1,0 +1,95 @@
+import { ValidationError } from '../errors';
+import { newTalosconfig, type Talosconfig } from '../talos/talosconfig';
+import { issueCertificate } from './certs';
+import { checkClusterEndpoint } from './endpoint';
+import { stringifyGoYamlDocuments } from './goyaml';
+import { parseMachineConfig } from './machineconfig';
+import { nodeSettingsPatch, type NodeSettings } from './node';
+import { applyPatches, applyPatchesToDocuments, type ConfigPatch } from './patches';
+import { renderControlPlane, renderWorker } from './render';
+import { generateSecretsBundle, type SecretsBundle } from './secrets';
+import { checkKubernetesVersion, DEFAULT_CONTRACT, parseVersionContract, releaseDefaults } from './versions';
+import { parseRoles } from './roles';
+
+/** Lifetime of the admin client certificate in a generated talosconfig: 8760 h (1 year), as upstream. */
+export const ADMIN_CERT_TTL_MS = 8_760 * 3_600_000;
+
+/** Input of {@link generateMachineConfigs}; only the cluster name and endpoint are required. */
+export interface GenerateConfigInput {
+  clusterName: string;
+  /** Kubernetes API endpoint, `https://host:port`. */
+  endpoint: string;
+  /** The cluster's secrets; a new bundle is generated when omitted. */
+  secrets?: SecretsBundle;
+  /** Version contract, `v1.9` or `v1.10` (default). */
+  talosVersion?: string;
+  /** Defaults to the Kubernetes version the chosen Talos release defaults to. */
+  kubernetesVersion?: string;
+  installDisk?: string;
+  installImage?: string;
+  additionalSans?: string[];
+  dnsDomain?: string;
+  clusterDiscovery?: boolean;
+  /** talosconfig endpoints (control-plane addresses); empty, like talosctl's, when unknown. */
+  talosconfigEndpoints?: string[];
+  /** Roles of the talosconfig's client certificate; `os:admin` by default. */
+  roles?: string[];
+  patches?: ConfigPatch[];
+  controlPlanePatches?: ConfigPatch[];
+  workerPatches?: ConfigPatch[];
+  now?: Date;
+}
+
+/** The three outputs of `gen config`. */
+export interface GeneratedConfigs {
+  controlplane: string;
+  worker: string;
+  talosconfig: Talosconfig;
+  secrets: SecretsBundle;
+}
+
+/**
+ * Renders controlplane.yaml and worker.yaml as `talosctl gen config` does for the chosen contract (without its
+ * documentation comments), applies the patches (all nodes first, then per role), validates the results, and
+ * issues the talosconfig's client certificate from the bundle's OS CA.
+ */
+export async function generateMachineConfigs(input: GenerateConfigInput): Promise<GeneratedConfigs> {
+  const endpoint = checkClusterEndpoint(input.endpoint);
+  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(input.clusterName)) {
+    throw new ValidationError('cluster name', [{ path: 'clusterName', message: `"${input.clusterName}" must be letters, digits, ".", "_" or "-"` }]);
+  }
+  const contract = input.talosVersion ? parseVersionContract(input.talosVersion) : DEFAULT_CONTRACT;
+  const release = releaseDefaults(contract);
+  const kubernetesVersion = checkKubernetesVersion(input.kubernetesVersion ?? release.kubernetesVersion, release);
+  const roles = parseRoles(input.roles ?? ['os:admin']);
+  const secrets = input.secrets ?? (await generateSecretsBundle({ versionContract: contract, now: input.now }));
+
+  const renderInput = {
+    clusterName: input.clusterName,
+    endpoint,
+    secrets,
+    kubernetesVersion,
+    installDisk: input.installDisk ?? '/dev/sda',
+    installImage: input.installImage ?? `ghcr.io/siderolabs/installer:${release.talosVersion}`,
+    additionalSans: input.additionalSans ?? [],
+    dnsDomain: input.dnsDomain ?? 'cluster.local',
+    clusterDiscovery: input.clusterDiscovery ?? true,
+  };
+  const common = input.patches ?? [];
+  const controlplane = stringifyGoYamlDocuments(applyPatchesToDocuments([renderControlPlane(renderInput)], [...common, ...(input.controlPlanePatches ?? [])]));
+  const worker = stringifyGoYamlDocuments(applyPatchesToDocuments([renderWorker(renderInput)], [...common, ...(input.workerPatches ?? [])]));
+  // A patch can break a config (a bad CIDR, a removed required field); report it now, not when a node rejects it.
+  parseMachineConfig(controlplane, 'controlplane.yaml');
+  parseMachineConfig(worker, 'worker.yaml');
+
+  const client = await issueCertificate(secrets.certs.os, { organizations: roles, usage: 'client', ttlMs: ADMIN_CERT_TTL_MS, now: input.now });
+  const talosconfig = newTalosconfig(input.clusterName, input.talosconfigEndpoints ?? [], secrets.certs.os.crt, client);
+  return { controlplane, worker, talosconfig, secrets };
+}
+
+/** One node's configuration: the role's config plus its own settings and patches, validated. */
+export function renderNodeConfig(roleConfigYaml: string, settings: NodeSettings, patches: ConfigPatch[] = [], source = 'node config'): string {
+  const out = applyPatches(roleConfigYaml, [nodeSettingsPatch(settings), ...patches]);
+  parseMachineConfig(out, source);
+  return out;
+}

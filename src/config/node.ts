@@ -1,0 +1,50 @@
+import type { ConfigPatch } from './patches';
+
+/** A static route on a node interface. */
+export interface NodeRoute {
+  network: string;
+  gateway?: string;
+  metric?: number;
+}
+
+/** Static addressing for one interface. */
+export interface NodeInterface {
+  interface: string;
+  addresses?: string[];
+  routes?: NodeRoute[];
+  dhcp?: boolean;
+  mtu?: number;
+}
+
+/** Per-node settings that differ between machines of the same role. */
+export interface NodeSettings {
+  hostname?: string;
+  installDisk?: string;
+  interfaces?: NodeInterface[];
+  nameservers?: string[];
+}
+
+/**
+ * The settings as a strategic merge patch, so they combine with user patches by upstream's rules
+ * (an interface named in both is merged, not duplicated).
+ */
+export function nodeSettingsPatch(settings: NodeSettings, source = 'node settings'): ConfigPatch {
+  const network: Record<string, unknown> = {};
+  if (settings.hostname) network.hostname = settings.hostname;
+  if (settings.interfaces && settings.interfaces.length > 0) {
+    network.interfaces = settings.interfaces.map((i) => ({
+      interface: i.interface,
+      ...(i.addresses && i.addresses.length > 0 ? { addresses: i.addresses } : {}),
+      ...(i.routes && i.routes.length > 0
+        ? { routes: i.routes.map((r) => ({ network: r.network, gateway: r.gateway ?? '', ...(r.metric ? { metric: r.metric } : {}) })) }
+        : {}),
+      ...(i.dhcp !== undefined ? { dhcp: i.dhcp } : {}),
+      ...(i.mtu ? { mtu: i.mtu } : {}),
+    }));
+  }
+  if (settings.nameservers && settings.nameservers.length > 0) network.nameservers = settings.nameservers;
+  const machine: Record<string, unknown> = {};
+  if (Object.keys(network).length > 0) machine.network = network;
+  if (settings.installDisk) machine.install = { disk: settings.installDisk };
+  return { type: 'strategic', documents: [{ machine }], source };
+}
