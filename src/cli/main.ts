@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { FleetError } from '../errors';
 import { registerSim } from './sim';
+import { registerGen } from './gen';
 
 /** Builds the `talos-fleet` command; each verb lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSim(program);
+  registerGen(program);
   return program;
 }
 
