@@ -92,7 +92,7 @@ function validity(now: Date | undefined, ttlMs: number): { notBefore: Date; notA
 /** Parses the first CERTIFICATE block of a PEM text with Node's X.509 parser; throws `bad_certificate`. */
 export function parseCertificate(pem: string): X509Certificate {
   const block = decodePemBlocks(pem).find((b) => b.label === 'CERTIFICATE');
-  if (!block) throw new FleetError('bad_certificate', 'no PEM CERTIFICATE block found');
+  if (!block) throw new FleetError('bad_certificate', 'no complete PEM CERTIFICATE block found (truncated?)');
   try {
     return new X509Certificate(block.der);
   } catch (err) {
