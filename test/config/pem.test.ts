@@ -20,7 +20,7 @@ describe('PEM labels', () => {
   it('leaves ECDSA, RSA and non-Ed25519 PKCS#8 keys untouched', () => {
     const ec = generatePrivateKeyPem('ecdsa-p256');
     expect(toTalosPem(ec)).toBe(ec);
-    const pkcs8Ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const pkcs8Ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     expect(toTalosPem(pkcs8Ec)).toBe(pkcs8Ec);
     expect(toNodePem(ec)).toBe(ec);
   });
