@@ -4,8 +4,7 @@ import { issueCertificate } from './certs';
 import { checkClusterEndpoint } from './endpoint';
 import { stringifyGoYamlDocuments } from './goyaml';
 import { parseMachineConfig } from './machineconfig';
-import { nodeSettingsPatch, type NodeSettings } from './node';
-import { applyPatches, applyPatchesToDocuments, type ConfigPatch } from './patches';
+import { applyPatchesToDocuments, type ConfigPatch } from './patches';
 import { renderControlPlane, renderWorker } from './render';
 import { generateSecretsBundle, type SecretsBundle } from './secrets';
 import { checkKubernetesVersion, DEFAULT_CONTRACT, parseVersionContract, releaseDefaults } from './versions';
@@ -87,9 +86,5 @@ export async function generateMachineConfigs(input: GenerateConfigInput): Promis
   return { controlplane, worker, talosconfig, secrets };
 }
 
-/** One node's configuration: the role's config plus its own settings and patches, validated. */
-export function renderNodeConfig(roleConfigYaml: string, settings: NodeSettings, patches: ConfigPatch[] = [], source = 'node config'): string {
-  const out = applyPatches(roleConfigYaml, [nodeSettingsPatch(settings), ...patches]);
-  parseMachineConfig(out, source);
-  return out;
-}
+/** Per-node rendering lives in node.ts; re-exported here because callers generating a cluster also render its nodes. */
+export { renderNodeConfig } from './node';

@@ -1,4 +1,5 @@
-import type { ConfigPatch } from './patches';
+import { parseMachineConfig } from './machineconfig';
+import { applyPatches, type ConfigPatch } from './patches';
 
 /** A static route on a node interface. */
 export interface NodeRoute {
@@ -47,4 +48,11 @@ export function nodeSettingsPatch(settings: NodeSettings, source = 'node setting
   if (Object.keys(network).length > 0) machine.network = network;
   if (settings.installDisk) machine.install = { disk: settings.installDisk };
   return { type: 'strategic', documents: [{ machine }], source };
+}
+
+/** One node's configuration: the role's config plus its own settings and patches, validated. */
+export function renderNodeConfig(roleConfigYaml: string, settings: NodeSettings, patches: ConfigPatch[] = [], source = 'node config'): string {
+  const out = applyPatches(roleConfigYaml, [nodeSettingsPatch(settings), ...patches]);
+  parseMachineConfig(out, source);
+  return out;
 }

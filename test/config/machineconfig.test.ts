@@ -1,7 +1,8 @@
 import { ValidationError } from '../../src/errors';
 import { issueCertificate } from '../../src/config/certs';
 import { checkClusterEndpoint } from '../../src/config/endpoint';
-import { generateMachineConfigs, renderNodeConfig, type GeneratedConfigs } from '../../src/config/generate';
+import { generateMachineConfigs, type GeneratedConfigs } from '../../src/config/generate';
+import { renderNodeConfig } from '../../src/config/node';
 import { machineCertificateAuthority, parseMachineConfig, stringifyMachineConfig } from '../../src/config/machineconfig';
 import { parsePatch } from '../../src/config/patches';
 import { generateSecretsBundle, type SecretsBundle } from '../../src/config/secrets';
