@@ -30,6 +30,7 @@ describe('a generated secrets bundle', () => {
     expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE/);
     expect(validityOf(ca.crt)).toEqual({ notBefore: now, notAfter: tenYearsLater });
     expect(ca.key.startsWith(`-----BEGIN ${label}-----`)).toBe(true);
+    expect(keyText(toNodePem(ca.key))).toMatch(algorithm === 'ED25519' ? /ED25519 Private-Key/ : /Private-Key: \(256 bit\)[\s\S]*NIST CURVE: P-256/);
     if (algorithm === 'id-ecPublicKey') {
       expect(text).toMatch(/NIST CURVE: P-256/);
       expect(text).toMatch(/Signature Algorithm: ecdsa-with-SHA256/);
