@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type * as machine from './types';
 import { Connection, type CallOptions, type ConnectionOptions, type NodeMessage, type Target } from './connection';
-import { mutualTlsCredentials, maintenanceCredentials, type ClientIdentity } from './credentials';
+import { mutualTlsCredentials, maintenanceCredentials } from './credentials';
+import type { ClientIdentity } from './talosconfig';
 import { messageCodec, unpackAny } from './codec';
 import { extractKubeconfig } from './kubeconfig';
 import { onlyValue, type NodeResult } from './replies';

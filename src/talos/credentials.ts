@@ -1,24 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { createHash, X509Certificate } from 'node:crypto';
-import type { Socket } from 'node:net';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { toNodePem } from '../config/pem';
 
-/** PEM material of a Talos API client: the OS CA that signs node certificates, and our certificate and key. */
-export interface ClientIdentity {
-  ca: string;
-  crt: string;
-  key: string;
-}
-
-/** Mutual TLS as talosctl does it: verify the node against the talosconfig CA, present our certificate. */
-export function mutualTlsCredentials(identity: ClientIdentity): grpc.ChannelCredentials {
-  return grpc.credentials.createSsl(
-    Buffer.from(identity.ca),
-    Buffer.from(toNodePem(identity.key)),
-    Buffer.from(identity.crt),
-  );
-}
+import type { ClientIdentity } from './talosconfig';
 
 /** base64(SHA-256(SubjectPublicKeyInfo DER)) of a certificate: the fingerprint Talos prints on the console. */
 export function spkiFingerprint(cert: string | Buffer): string {
@@ -26,13 +12,21 @@ export function spkiFingerprint(cert: string | Buffer): string {
   return createHash('sha256').update(spki).digest('base64');
 }
 
+type Verification = { kind: 'ca'; ca: string } | { kind: 'none' } | { kind: 'fingerprint'; fingerprints: string[] };
+
 /**
- * TLS for a node in maintenance mode: it presents a certificate from a CA it made itself and asks for no
- * client certificate. Without a fingerprint the certificate is not verified (talosctl --insecure); with
- * one, the leaf's public key must match it (talosctl --cert-fingerprint), checked on every connection.
+ * TLS for the Talos API, built on Node's TLS directly so that we decide exactly what is verified:
+ * - with a CA (mutual TLS, as talosctl): the node's certificate must chain to the OS CA and name the
+ *   address we dialled in its SANs; we present our client certificate.
+ * - maintenance mode: no client certificate; the node's certificate is either not verified (talosctl
+ *   --insecure) or its public key must match an SPKI fingerprint (talosctl --cert-fingerprint).
+ * It also avoids sending an IP address as SNI, which RFC 6066 forbids and Node warns about.
  */
-class MaintenanceCredentials extends grpc.ChannelCredentials {
-  constructor(private readonly fingerprints: string[]) {
+class TalosChannelCredentials extends grpc.ChannelCredentials {
+  constructor(
+    private readonly verification: Verification,
+    private readonly clientCert?: { crt: string; key: string },
+  ) {
     super();
   }
 
@@ -41,25 +35,35 @@ class MaintenanceCredentials extends grpc.ChannelCredentials {
   }
 
   _equals(other: grpc.ChannelCredentials): boolean {
-    return other instanceof MaintenanceCredentials && other.fingerprints.join() === this.fingerprints.join();
+    return other === this;
   }
 
   _createSecureConnector(
-    _target: unknown,
+    target: { path: string },
     _options: grpc.ChannelOptions,
     callCredentials?: grpc.CallCredentials,
   ): ReturnType<grpc.ChannelCredentials['_createSecureConnector']> {
-    const fingerprints = this.fingerprints;
+    const host = target.path.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const verification = this.verification;
+    const options: ConnectionOptions = {
+      ALPNProtocols: ['h2'],
+      minVersion: 'TLSv1.2',
+      servername: isIP(host) ? undefined : host,
+      ...(this.clientCert ? { cert: this.clientCert.crt, key: toNodePem(this.clientCert.key) } : {}),
+      ...(verification.kind === 'ca'
+        ? { ca: verification.ca, rejectUnauthorized: true, checkServerIdentity: (_h: string, cert) => checkServerIdentity(host, cert) }
+        : { rejectUnauthorized: false }),
+    };
     return {
       connect(socket: Socket) {
         return new Promise((resolve, reject) => {
-          const tls = tlsConnect({ socket, ALPNProtocols: ['h2'], rejectUnauthorized: false }, () => {
-            if (fingerprints.length > 0) {
-              const peer: PeerCertificate = tls.getPeerCertificate();
-              const actual = peer?.raw ? spkiFingerprint(peer.raw) : '';
-              if (!fingerprints.includes(actual)) {
+          const tls = tlsConnect({ ...options, socket }, () => {
+            if (verification.kind === 'fingerprint') {
+              const raw = tls.getPeerCertificate()?.raw;
+              const actual = raw ? spkiFingerprint(raw) : '';
+              if (!verification.fingerprints.includes(actual)) {
                 tls.destroy();
-                reject(new Error(`certificate fingerprint mismatch: node presented ${actual || 'no certificate'}, expected ${fingerprints.join(' or ')}`));
+                reject(new Error(`certificate fingerprint mismatch: the node presented ${actual || 'no certificate'}, expected ${verification.fingerprints.join(' or ')}`));
                 return;
               }
             }
@@ -75,7 +79,12 @@ class MaintenanceCredentials extends grpc.ChannelCredentials {
   }
 }
 
-/** Credentials for maintenance mode, optionally pinned to SPKI fingerprints. */
+/** Mutual TLS as talosctl does it: verify the node against the talosconfig CA, present our certificate. */
+export function mutualTlsCredentials(identity: ClientIdentity): grpc.ChannelCredentials {
+  return new TalosChannelCredentials({ kind: 'ca', ca: identity.ca }, identity);
+}
+
+/** Credentials for a node in maintenance mode: unverified, or pinned to SPKI fingerprints. */
 export function maintenanceCredentials(fingerprints: string[] = []): grpc.ChannelCredentials {
-  return new MaintenanceCredentials(fingerprints);
+  return new TalosChannelCredentials(fingerprints.length ? { kind: 'fingerprint', fingerprints } : { kind: 'none' });
 }

@@ -1,0 +1,300 @@
+import { isDeepStrictEqual } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { stringify as stringifyYaml } from 'yaml';
+import { issueCertificate } from '../../config/certs';
+import { decodePair, machineCertificateAuthority } from '../../config/machineconfig';
+import { parseRoles } from '../../config/roles';
+import { ValidationError } from '../../errors';
+import { newTalosconfig, stringifyTalosconfig } from '../../talos/talosconfig';
+import { packAny } from '../../talos/codec';
+import { Code, GrpcError } from '../grpc/server';
+import { SimulatedNode } from '../node';
+import { buildInfo } from '../versions';
+import { recorded } from './record';
+import { one, type Impl, type LocalCall } from './types';
+import type { MachineEvent } from '../events';
+
+/** Durations arrive as google.protobuf.Duration with 64-bit seconds as strings. */
+function durationMs(d: { seconds?: string; nanos?: number } | null | undefined): number {
+  return d ? Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6) : 0;
+}
+
+function timestamp(ms: number): { seconds: string; nanos: number } {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+/** Parts of a config that Talos applies without a reboot; a change anywhere else needs one. */
+const LIVE_PATHS: string[][] = [
+  ['cluster'],
+  ['machine', 'network'],
+  ['machine', 'certSANs'],
+  ['machine', 'kubelet'],
+  ['machine', 'sysctls'],
+  ['machine', 'time'],
+  ['machine', 'logging'],
+  ['machine', 'registries'],
+  ['machine', 'nodeLabels'],
+  ['machine', 'nodeTaints'],
+  ['machine', 'nodeAnnotations'],
+  ['machine', 'files'],
+  ['machine', 'env'],
+];
+
+function withoutLivePaths(doc: Record<string, unknown>): unknown {
+  const copy = structuredClone(doc);
+  for (const path of LIVE_PATHS) {
+    let parent: Record<string, unknown> | undefined = copy;
+    for (const key of path.slice(0, -1)) parent = parent?.[key] as Record<string, unknown> | undefined;
+    if (parent) delete parent[path[path.length - 1]!];
+  }
+  return copy;
+}
+
+/** A live node's services as ServiceInfo messages. */
+function serviceInfos(node: SimulatedNode) {
+  return node.services.list().map((s) => ({
+    id: s.id,
+    state: s.state,
+    events: { events: s.events.map((e) => ({ msg: e.msg, state: e.state, ts: timestamp(e.at) })) },
+    health: { unknown: s.health.unknown, healthy: s.health.healthy, lastMessage: s.health.lastMessage, lastChange: timestamp(s.health.lastChange) },
+  }));
+}
+
+function requireControlPlane(node: SimulatedNode, what: string): void {
+  if (node.role !== 'controlplane') throw new GrpcError(Code.FAILED_PRECONDITION, `${what} is only available on control plane nodes`);
+}
+
+/** An admin kubeconfig signed by the cluster's Kubernetes CA, packed as Talos sends it (tar.gz with one `kubeconfig`). */
+async function kubeconfigArchive(node: SimulatedNode): Promise<Buffer> {
+  const cfg = node.config!.parsed;
+  const k8sCa = cfg.cluster.ca ? decodePair(cfg.cluster.ca) : undefined;
+  if (!k8sCa?.key) throw new GrpcError(Code.FAILED_PRECONDITION, 'kubeconfig can only be generated on control plane nodes with the Kubernetes CA key');
+  const client = await issueCertificate({ crt: k8sCa.crt, key: k8sCa.key }, { commonName: 'admin', organizations: ['system:masters'], usage: 'client', ttlMs: 8_760 * 3_600_000 });
+  const name = cfg.cluster.clusterName ?? 'talos';
+  const text = stringifyYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster: { server: cfg.cluster.controlPlane.endpoint, 'certificate-authority-data': cfg.cluster.ca!.crt } }],
+    users: [{ name: `admin@${name}`, user: { 'client-certificate-data': Buffer.from(client.crt).toString('base64'), 'client-key-data': Buffer.from(client.key).toString('base64') } }],
+    contexts: [{ context: { cluster: name, namespace: 'default', user: `admin@${name}` }, name: `admin@${name}` }],
+    'current-context': `admin@${name}`,
+  });
+  const tar = pack();
+  tar.entry({ name: 'kubeconfig', mode: 0o600 }, text);
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar) chunks.push(chunk as Buffer);
+  return gzipSync(Buffer.concat(chunks));
+}
+
+async function sendLines(lines: string[], send: (m: unknown) => Promise<void>): Promise<void> {
+  for (const line of lines) await send({ bytes: Buffer.from(`${line}\n`) });
+}
+
+/** Follows a live source until the client goes away. */
+function followUntilAborted<T>(signal: AbortSignal, subscribe: (push: (item: T) => void) => () => void, send: (item: T) => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let chain = Promise.resolve();
+    const unsubscribe = subscribe((item) => {
+      chain = chain.then(() => send(item)).catch(() => undefined);
+    });
+    signal.addEventListener('abort', () => {
+      unsubscribe();
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** MachineService methods other than etcd's, served by a configured node. */
+export const machineHandlers: Record<string, Impl> = {
+  Version: {
+    unary: async (_req, { node }: LocalCall) =>
+      one({
+        version: { tag: node.version, ...buildInfo(node.version), built: '', os: 'linux', arch: 'amd64' },
+        platform: { name: 'metal', mode: 'metal' },
+        features: { rbac: node.rbacEnabled },
+      }),
+  },
+
+  Hostname: { unary: async (_req, { node }) => one({ hostname: node.hostname }) },
+
+  Memory: {
+    unary: async (_req, { node }) => {
+      const total = node.role === 'controlplane' ? 4 * 1024 * 1024 : 2 * 1024 * 1024;
+      return one({ meminfo: { memtotal: String(total), memfree: String(total / 2), memavailable: String((total * 3) / 4) } });
+    },
+  },
+
+  LoadAvg: { unary: async () => one({ load1: 0.12, load5: 0.08, load15: 0.05 }) },
+
+  ApplyConfiguration: {
+    unary: async (req: { data: Buffer; mode: string; dryRun: boolean; tryModeTimeout?: { seconds: string; nanos: number } | null }, { node }) => {
+      const yaml = req.data.toString('utf8');
+      return recorded(node, 'ApplyConfiguration', { mode: req.mode, dryRun: req.dryRun, bytes: req.data.length }, async () => {
+        const next = SimulatedNode.validateConfig(yaml, 'machine config');
+        const current = node.config!.parsed;
+        if (next.machine.type !== current.machine.type) {
+          throw new GrpcError(Code.INVALID_ARGUMENT, `machine type can't be changed: "${current.machine.type}" → "${next.machine.type}"`);
+        }
+        const needsReboot = !isDeepStrictEqual(withoutLivePaths(current.raw), withoutLivePaths(next.raw));
+        let mode = req.mode;
+        if (mode === 'AUTO') mode = needsReboot ? 'REBOOT' : 'NO_REBOOT';
+        if ((mode === 'NO_REBOOT' || mode === 'TRY') && needsReboot) {
+          throw new GrpcError(Code.INVALID_ARGUMENT, 'this config change can\'t be applied in immediate mode: it needs a reboot (use mode "auto", "reboot" or "staged")');
+        }
+        const details = {
+          REBOOT: 'Applied configuration with a reboot',
+          NO_REBOOT: 'Applied configuration without a reboot',
+          STAGED: 'Staged configuration to be applied after the next reboot',
+          TRY: `Applied configuration without a reboot; it will be rolled back in ${durationMs(req.tryModeTimeout) || 60_000} ms unless applied again`,
+        }[mode as 'REBOOT']!;
+        if (req.dryRun) {
+          return one({ warnings: [], mode, modeDetails: `Dry run summary:\n${details} (skipped in dry-run).\n` });
+        }
+        if (mode === 'REBOOT') node.assertIdle('ApplyConfiguration with a reboot');
+        node.applyConfig(yaml, mode as 'REBOOT', durationMs(req.tryModeTimeout) || 60_000);
+        return one({ warnings: [], mode, modeDetails: details });
+      });
+    },
+  },
+
+  Bootstrap: {
+    unary: async (req: { recoverEtcd: boolean; recoverSkipHashCheck: boolean }, { node }) =>
+      recorded(node, 'Bootstrap', { recoverEtcd: req.recoverEtcd, recoverSkipHashCheck: req.recoverSkipHashCheck }, async () => {
+        await node.bootstrap(req.recoverEtcd, req.recoverSkipHashCheck);
+        return one({});
+      }),
+  },
+
+  Upgrade: {
+    unary: async (req: { image: string; stage: boolean; force: boolean; rebootMode: string }, { node }) =>
+      recorded(node, 'Upgrade', { image: req.image, stage: req.stage, force: req.force, rebootMode: req.rebootMode }, async (actorId) => {
+        node.assertIdle('Upgrade');
+        await node.upgrade(req.image, req.force, req.stage, actorId);
+        return one({ ack: 'Upgrade request received', actorId });
+      }),
+  },
+
+  Rollback: {
+    unary: async (_req, { node }) =>
+      recorded(node, 'Rollback', {}, async () => {
+        node.assertIdle('Rollback');
+        node.rollback();
+        return one({});
+      }),
+  },
+
+  Reboot: {
+    unary: async (req: { mode: string }, { node }) =>
+      recorded(node, 'Reboot', { mode: req.mode }, async (actorId) => {
+        node.assertIdle('Reboot');
+        node.reboot(actorId);
+        return one({ actorId });
+      }),
+  },
+
+  Shutdown: {
+    unary: async (req: { force: boolean }, { node }) =>
+      recorded(node, 'Shutdown', { force: req.force }, async (actorId) => {
+        node.assertIdle('Shutdown');
+        node.shutdown(actorId);
+        return one({ actorId });
+      }),
+  },
+
+  Reset: {
+    unary: async (req: { graceful: boolean; reboot: boolean; systemPartitionsToWipe: { label: string; wipe: boolean }[]; mode: string }, { node }) => {
+      const wipe = req.systemPartitionsToWipe.filter((p) => p.wipe).map((p) => p.label);
+      return recorded(node, 'Reset', { graceful: req.graceful, reboot: req.reboot, systemPartitionsToWipe: wipe, mode: req.mode }, async (actorId) => {
+        const unknown = wipe.filter((l) => !['STATE', 'EPHEMERAL', 'META'].includes(l));
+        if (unknown.length) throw new GrpcError(Code.INVALID_ARGUMENT, `unknown system partition labels: ${unknown.join(', ')} (known: STATE, EPHEMERAL, META)`);
+        node.assertIdle('Reset');
+        node.reset({ graceful: req.graceful, reboot: req.reboot, wipe }, actorId);
+        return one({ actorId });
+      });
+    },
+  },
+
+  ServiceList: { unary: async (_req, { node }) => one({ services: serviceInfos(node) }) },
+
+  ServiceStart: { unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'start') }) },
+  ServiceStop: { unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'stop') }) },
+  ServiceRestart: { unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'restart') }) },
+
+  Logs: {
+    stream: async (req: { namespace: string; id: string; follow: boolean; tailLines: number }, { node, ctx }, send) => {
+      const buffer = node.logs.get(req.id);
+      if (!buffer) throw new GrpcError(Code.NOT_FOUND, `log "${req.id}" was not registered`);
+      await sendLines(buffer.tail(req.tailLines), send);
+      if (req.follow) await followUntilAborted<string>(ctx.signal, (push) => buffer.follow(push), (line) => sendLines([line], send));
+    },
+  },
+
+  Dmesg: {
+    stream: async (req: { follow: boolean; tail: boolean }, { node, ctx }, send) => {
+      if (!req.tail) await sendLines(node.kernelLog.tail(-1), send);
+      if (req.follow) await followUntilAborted<string>(ctx.signal, (push) => node.kernelLog.follow(push), (line) => sendLines([line], send));
+    },
+  },
+
+  Events: {
+    stream: async (req: { tailEvents: number; tailId: string; tailSeconds: number; withActorId: string }, { node, ctx }, send) => {
+      const toMessage = (e: MachineEvent) => send({ data: packAny(e.type, e.payload), id: e.id, actorId: e.actorId });
+      // Subscribe before sending history so nothing published in between is lost.
+      const live: MachineEvent[] = [];
+      const unsubscribe = node.events.subscribe((e) => live.push(e));
+      try {
+        for (const e of node.events.history({ tailEvents: req.tailEvents, tailId: req.tailId, tailSeconds: req.tailSeconds, actorId: req.withActorId })) await toMessage(e);
+      } finally {
+        unsubscribe();
+      }
+      for (const e of live) if (!req.withActorId || e.actorId === req.withActorId) await toMessage(e);
+      await followUntilAborted<MachineEvent>(ctx.signal, (push) => node.events.subscribe(push), async (e) => {
+        if (!req.withActorId || e.actorId === req.withActorId) await toMessage(e);
+      });
+    },
+  },
+
+  Kubeconfig: {
+    stream: async (_req, { node }, send) => {
+      requireControlPlane(node, 'kubeconfig');
+      await send({ bytes: await kubeconfigArchive(node) });
+    },
+  },
+
+  GenerateClientConfiguration: {
+    unary: async (req: { roles: string[]; crtTtl?: { seconds: string; nanos: number } | null }, { node }) => {
+      requireControlPlane(node, 'client configuration generation');
+      let roles;
+      try {
+        roles = parseRoles(req.roles);
+      } catch (err) {
+        throw new GrpcError(Code.INVALID_ARGUMENT, (err as ValidationError).message);
+      }
+      const ttlMs = durationMs(req.crtTtl);
+      if (ttlMs <= 0) throw new GrpcError(Code.INVALID_ARGUMENT, 'crt_ttl should be positive');
+      const ca = machineCertificateAuthority(node.config!.parsed);
+      const client = await issueCertificate(ca, { organizations: roles, usage: 'client', ttlMs });
+      const talosconfig = newTalosconfig(node.config!.parsed.cluster.clusterName ?? 'talos', [], ca.crt, client);
+      return one({ ca: Buffer.from(ca.crt), crt: Buffer.from(client.crt), key: Buffer.from(client.key), talosconfig: Buffer.from(stringifyTalosconfig(talosconfig)) });
+    },
+  },
+};
+
+/** Start, stop or restart a service; etcd keeps its data and membership across a restart. */
+async function controlService(node: SimulatedNode, id: string, action: 'start' | 'stop' | 'restart'): Promise<string> {
+  const s = node.services.get(id);
+  if (!s) throw new GrpcError(Code.NOT_FOUND, `service "${id}" not found`);
+  if (id === 'etcd' && node.etcd) {
+    if (action !== 'start') await node.etcd.stop();
+    if (action !== 'stop') node.etcd.start();
+  } else {
+    if (action !== 'start') node.services.transition(id, 'Finished', 'Service finished successfully');
+    if (action !== 'stop') {
+      node.services.transition(id, 'Running', 'Service started as goroutine');
+      node.services.setHealth(id, true);
+    }
+  }
+  return `Service "${id}" ${action === 'start' ? 'started' : action === 'stop' ? 'stopped' : 'restarted'}`;
+}

@@ -1,0 +1,95 @@
+import { messageCodec, METHODS, type MethodInfo } from '../../talos/codec';
+import { Code, GrpcError, type CallContext, type Handler, type Router } from '../grpc/server';
+import type { SimulatedNode } from '../node';
+import type { SimClock } from '../timing';
+import { isAllowed } from './authz';
+import { clusterHandlers } from './cluster';
+import { cosiHandlers } from './cosi';
+import { etcdHandlers } from './etcd';
+import { machineHandlers } from './machine';
+import { maintenanceHandlers } from './maintenance';
+import { ApidProxy, splitTargets } from './proxy';
+import type { FleetView, Impl, LocalCall } from './types';
+
+const ALL_ROLES = ['os:admin', 'os:operator', 'os:reader', 'os:etcd:backup'];
+
+/** Roles of the caller: the certificate's O values, or the forwarded `talos-role` when an impersonator proxies. */
+export function callerRoles(ctx: CallContext, rbacEnabled: boolean): string[] {
+  if (!rbacEnabled) return ALL_ROLES;
+  const o = ctx.peerCertificate?.subject?.O;
+  const orgs = (Array.isArray(o) ? o : o ? [o] : []).filter((v) => v !== '');
+  if (orgs.includes('os:impersonator') && ctx.metadata.has('talos-role')) return splitTargets(ctx.metadata.get('talos-role')!);
+  return orgs;
+}
+
+function failing(method: MethodInfo, err: GrpcError): Handler {
+  if (method.responseStream) return { kind: 'server-stream', handle: () => Promise.reject(err) };
+  if (method.requestStream) return { kind: 'client-stream', handle: () => Promise.reject(err) };
+  return { kind: 'unary', handle: () => Promise.reject(err) };
+}
+
+async function* decoded(requests: AsyncIterable<Buffer>, type: string): AsyncGenerator<unknown> {
+  const codec = messageCodec(type);
+  for await (const r of requests) yield codec.decode(r);
+}
+
+/** Wraps a local implementation with decoding of requests and encoding of replies. */
+function local(method: MethodInfo, impl: Impl, call: (ctx: CallContext) => LocalCall): Handler {
+  const req = messageCodec(method.requestType);
+  const res = messageCodec(method.responseType);
+  if ('stream' in impl) {
+    return { kind: 'server-stream', handle: (request, ctx, out) => impl.stream(req.decode(request), call(ctx), (m) => out.write(res.encode(m))) };
+  }
+  if ('clientStream' in impl) {
+    return { kind: 'client-stream', handle: async (requests, ctx) => res.encode(await impl.clientStream(decoded(requests, method.requestType), call(ctx))) };
+  }
+  return { kind: 'unary', handle: async (request, ctx) => res.encode(await impl.unary(req.decode(request), call(ctx))) };
+}
+
+function implementation(method: MethodInfo, clock: SimClock): Impl | undefined {
+  switch (method.service) {
+    case 'machine.MachineService':
+      return machineHandlers[method.name] ?? etcdHandlers[method.name];
+    case 'cluster.ClusterService':
+      return clusterHandlers(clock)[method.name];
+    case 'cosi.resource.State':
+      return cosiHandlers[method.name];
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The request path of one simulated node, in apid's order: maintenance mode serves its own small API;
+ * otherwise `nodes` fans out, `node` forwards, and anything else is authorized against the rule table
+ * and served locally.
+ */
+export function nodeRouter(node: SimulatedNode, fleet: FleetView, clock: SimClock, proxy: ApidProxy): Router {
+  return (path, ctx) => {
+    const method = METHODS.get(path);
+    if (!method) return undefined;
+    if (node.inMaintenance) {
+      const impl = maintenanceHandlers[method.path];
+      if (!impl) return failing(method, new GrpcError(Code.UNIMPLEMENTED, 'API is not implemented in maintenance mode'));
+      return local(method, impl, (c) => ({ node, roles: ['os:reader'], ctx: c, fleet }));
+    }
+    const roles = callerRoles(ctx, node.rbacEnabled);
+    if (!ctx.metadata.has('proxyfrom')) {
+      const nodes = ctx.metadata.get('nodes');
+      const single = ctx.metadata.get('node');
+      if (nodes) {
+        if (method.service === 'cosi.resource.State') return failing(method, new GrpcError(Code.INVALID_ARGUMENT, 'one-to-many proxying is not supported for COSI methods'));
+        return proxy.oneToMany(method, splitTargets(nodes), roles);
+      }
+      if (single) {
+        const targets = splitTargets(single);
+        if (targets.length !== 1) return failing(method, new GrpcError(Code.INVALID_ARGUMENT, `node metadata must have exactly one value, got ${targets.length}`));
+        return proxy.oneToOne(method, targets[0]!, roles);
+      }
+    }
+    if (!isAllowed(method.path, roles, node.version)) return failing(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
+    const impl = implementation(method, clock);
+    if (!impl) return failing(method, new GrpcError(Code.UNIMPLEMENTED, `method ${method.name} is not implemented by the simulator`));
+    return local(method, impl, (c) => ({ node, roles, ctx: c, fleet }));
+  };
+}

@@ -1,0 +1,122 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+/** An etcd member as the etcd cluster API reports it (IDs as decimal strings: they are uint64). */
+export interface EtcdMemberInfo {
+  ID: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export interface EtcdStatusInfo {
+  header: { cluster_id: string; member_id: string; revision: string; raft_term: string };
+  version: string;
+  dbSize: string;
+  leader: string;
+  raftIndex: string;
+  raftTerm: string;
+  raftAppliedIndex: string;
+  errors: string[];
+  dbSizeInUse: string;
+  isLearner: boolean;
+}
+
+export interface EtcdAlarmInfo {
+  memberID: string;
+  alarm: 'NONE' | 'NOSPACE' | 'CORRUPT';
+}
+
+type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
+type UnaryMethod = (req: unknown, options: grpc.CallOptions, cb: Callback<unknown>) => void;
+type ServiceClient = grpc.Client & Record<string, UnaryMethod>;
+
+// Loaded once: the simulator's own view of etcd's v3 API (a different API from Talos's, kept apart).
+const definitions = grpc.loadPackageDefinition(
+  loadSync(join(__dirname, 'rpc.proto'), { keepCase: true, longs: String, enums: String, defaults: true }),
+) as unknown as { etcdserverpb: Record<'KV' | 'Cluster' | 'Maintenance', new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => ServiceClient> };
+
+/** A small etcd v3 client for one member, used by simulated control planes to manage their real etcd. */
+export class EtcdClient {
+  private readonly kv: ServiceClient;
+  private readonly cluster: ServiceClient;
+  private readonly maintenance: ServiceClient;
+
+  constructor(
+    /** `http://127.0.0.11:2379` */
+    readonly clientUrl: string,
+    private readonly timeoutMs = 5_000,
+  ) {
+    const address = clientUrl.replace(/^https?:\/\//, '');
+    const creds = grpc.credentials.createInsecure();
+    const options: grpc.ChannelOptions = { 'grpc.max_reconnect_backoff_ms': 1000, 'grpc.initial_reconnect_backoff_ms': 100 };
+    this.kv = new definitions.etcdserverpb.KV(address, creds, options);
+    this.cluster = new definitions.etcdserverpb.Cluster(address, creds, options);
+    this.maintenance = new definitions.etcdserverpb.Maintenance(address, creds, options);
+  }
+
+  close(): void {
+    for (const c of [this.kv, this.cluster, this.maintenance]) c.close();
+  }
+
+  private call<T>(client: ServiceClient, method: string, request: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      client[method]!.call(client, request, { deadline: Date.now() + timeoutMs }, (err, value) => (err ? reject(err) : resolve(value as T)));
+    });
+  }
+
+  async memberList(): Promise<EtcdMemberInfo[]> {
+    return (await this.call<{ members: EtcdMemberInfo[] }>(this.cluster, 'MemberList', {})).members;
+  }
+
+  /** Adds a member as a learner; returns it and the member list to start it with. */
+  memberAddAsLearner(peerUrl: string): Promise<{ member: EtcdMemberInfo; members: EtcdMemberInfo[] }> {
+    return this.call(this.cluster, 'MemberAdd', { peerURLs: [peerUrl], isLearner: true });
+  }
+
+  memberPromote(id: string): Promise<unknown> {
+    return this.call(this.cluster, 'MemberPromote', { ID: id });
+  }
+
+  memberRemove(id: string): Promise<unknown> {
+    return this.call(this.cluster, 'MemberRemove', { ID: id });
+  }
+
+  status(timeoutMs?: number): Promise<EtcdStatusInfo> {
+    return this.call(this.maintenance, 'Status', {}, timeoutMs);
+  }
+
+  async alarms(): Promise<EtcdAlarmInfo[]> {
+    return (await this.call<{ alarms: EtcdAlarmInfo[] }>(this.maintenance, 'Alarm', { action: 'GET', memberID: '0', alarm: 'NONE' })).alarms;
+  }
+
+  async disarm(alarm: EtcdAlarmInfo): Promise<EtcdAlarmInfo[]> {
+    return (await this.call<{ alarms: EtcdAlarmInfo[] }>(this.maintenance, 'Alarm', { action: 'DEACTIVATE', ...alarm })).alarms;
+  }
+
+  defragment(): Promise<unknown> {
+    return this.call(this.maintenance, 'Defragment', {}, 60_000);
+  }
+
+  moveLeader(targetId: string): Promise<unknown> {
+    return this.call(this.maintenance, 'MoveLeader', { targetID: targetId });
+  }
+
+  /** A linearizable read: succeeds only when this member can reach a quorum (etcd's own health probe). */
+  async quorumRead(timeoutMs: number): Promise<void> {
+    await this.call(this.kv, 'Range', { key: Buffer.from('health'), serializable: false, count_only: true }, timeoutMs);
+  }
+
+  put(key: string | Buffer, value: Buffer): Promise<unknown> {
+    return this.call(this.kv, 'Put', { key: Buffer.from(key), value }, 30_000);
+  }
+
+  /** Streams a consistent snapshot of this member's database (bbolt file + SHA-256 trailer) in etcd's own chunks. */
+  snapshot(): Readable & AsyncIterable<{ blob: Buffer; remaining_bytes: string }> {
+    const stream = (this.maintenance as unknown as { Snapshot(req: unknown): grpc.ClientReadableStream<unknown> }).Snapshot({});
+    return stream as unknown as Readable & AsyncIterable<{ blob: Buffer; remaining_bytes: string }>;
+  }
+}

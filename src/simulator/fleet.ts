@@ -1,0 +1,321 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { issueCertificate } from '../config/certs';
+import { generateMachineConfigs } from '../config/generate';
+import { decodePair, machineCertificateAuthority } from '../config/machineconfig';
+import { renderNodeConfig } from '../config/node';
+import { FleetError } from '../errors';
+import { requireTool } from '../tools/binaries';
+import { TalosClient } from '../talos/client';
+import { allValues } from '../talos/replies';
+import { contextIdentity, type Talosconfig } from '../talos/talosconfig';
+import { ApidProxy, defaultTargetAddress } from './api/proxy';
+import { nodeRouter } from './api/router';
+import type { FleetView } from './api/types';
+import { GrpcServer } from './grpc/server';
+import { SimulatedNode, type NodeEnvironment, type NodeRole, type MachineStage } from './node';
+import { DEFAULT_TIMINGS, SimClock, type Timings } from './timing';
+
+/** One node of a fleet to simulate. */
+export interface FleetNodeSpec {
+  name: string;
+  role: NodeRole;
+  address: string;
+  port?: number;
+}
+
+export interface SimulatedFleetOptions {
+  /** Directory for the nodes' disks, etcd data and logs. */
+  dir: string;
+  nodes: FleetNodeSpec[];
+  /** Talos version the nodes boot in maintenance mode (and are installed with when pre-provisioned). */
+  version?: string;
+  /** Multiplies every simulated duration: 1 is realistic, 0.01 makes a 15 s boot take 150 ms. */
+  timeScale?: number;
+  timings?: Partial<Timings>;
+  /** etcd and etcdctl binaries; found with {@link requireTool} by default. */
+  tools?: { etcd: string; etcdctl: string };
+}
+
+/** Faults that can be injected into a node. */
+export const FAULTS = ['down', 'up', 'upgrade-fails-to-boot', 'upgrade-hangs', 'etcd-unhealthy', 'etcd-healthy', 'slow-reboot', 'clear'] as const;
+export type FaultName = (typeof FAULTS)[number];
+
+/** What `sim status` reports per node. */
+export interface NodeStatus {
+  name: string;
+  role: NodeRole;
+  address: string;
+  port: number;
+  powered: boolean;
+  stage: MachineStage | 'OFF';
+  ready: boolean;
+  version: string;
+  bootId: string;
+  sequence?: string;
+  etcd?: { state: string; memberId?: string; memberIdHex?: string; healthy: boolean };
+  faults: SimulatedNode['faults'] & { etcdFrozen: boolean };
+  record: SimulatedNode['record'];
+}
+
+export const DEFAULT_TALOS_VERSION = 'v1.10.9';
+
+/** `3cp,2w` → node specs named cp-1..3 and w-1..2 on consecutive addresses from `baseAddress`. */
+export function parseNodeCounts(spec: string, baseAddress = '127.0.0.11', port?: number): FleetNodeSpec[] {
+  const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  const counts = { controlplane: 0, worker: 0 };
+  for (const p of parts) {
+    const m = /^(\d+)(cp|w)$/.exec(p);
+    if (!m) throw new FleetError('invalid_nodes', `"${p}" in --nodes ${spec} is not a count followed by cp or w (for example 3cp,2w)`);
+    counts[m[2] === 'cp' ? 'controlplane' : 'worker'] += Number(m[1]);
+  }
+  if (counts.controlplane + counts.worker === 0) throw new FleetError('invalid_nodes', `--nodes ${spec} names no nodes`);
+  const base = baseAddress.split('.').map(Number);
+  if (base.length !== 4 || base[0] !== 127 || base.some((b) => !(b >= 0 && b <= 255))) {
+    throw new FleetError('invalid_nodes', `base address ${baseAddress} must be a loopback IPv4 address (127.x.y.z)`);
+  }
+  const specs: FleetNodeSpec[] = [];
+  const add = (role: NodeRole, prefix: string, n: number) => {
+    for (let i = 1; i <= n; i++) {
+      const offset = base[3]! + specs.length;
+      if (offset > 254) throw new FleetError('invalid_nodes', `too many nodes for base address ${baseAddress}`);
+      specs.push({ name: `${prefix}-${i}`, role, address: `${base[0]}.${base[1]}.${base[2]}.${offset}`, ...(port ? { port } : {}) });
+    }
+  };
+  add('controlplane', 'cp', counts.controlplane);
+  add('worker', 'w', counts.worker);
+  return specs;
+}
+
+function waitFor(what: string, timeoutMs: number, condition: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return (async () => {
+    for (;;) {
+      if (await condition()) return;
+      if (Date.now() > deadline) throw new FleetError('timeout', `timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+}
+
+/**
+ * A simulated Talos fleet: nodes on their own loopback addresses speaking the Talos API over real gRPC and
+ * mutual TLS, control planes with real etcd members, a shared clock with a time scale, and fault injection.
+ */
+export class SimulatedFleet implements FleetView {
+  readonly clock: SimClock;
+  private readonly byName = new Map<string, SimulatedNode>();
+  private readonly upgradeLocks = new Map<string, string>();
+  private readonly proxies = new Map<SimulatedNode, ApidProxy>();
+
+  constructor(readonly options: SimulatedFleetOptions) {
+    this.clock = new SimClock(options.timeScale ?? 1, { ...DEFAULT_TIMINGS, ...options.timings });
+    const tools = options.tools ?? { etcd: requireTool('etcd'), etcdctl: requireTool('etcdctl') };
+    const seen = new Set<string>();
+    for (const spec of options.nodes) {
+      for (const key of [spec.name, spec.address]) {
+        if (seen.has(key)) throw new FleetError('invalid_nodes', `node name or address ${key} is used twice`);
+        seen.add(key);
+      }
+      const env: NodeEnvironment = {
+        clock: this.clock,
+        etcdBin: tools.etcd,
+        etcdctlBin: tools.etcdctl,
+        startServer: (node, tls) => this.startServer(node, tls),
+        issueFromClusterCa: (node, opts) => this.trustd(node, opts),
+        etcdJoinTargets: (node) => this.etcdJoinTargets(node),
+        tryLockUpgrade: (cluster, holder) => {
+          const current = this.upgradeLocks.get(cluster);
+          if (current && current !== holder) return false;
+          this.upgradeLocks.set(cluster, holder);
+          return true;
+        },
+        unlockUpgrade: (cluster, holder) => {
+          if (this.upgradeLocks.get(cluster) === holder) this.upgradeLocks.delete(cluster);
+        },
+      };
+      const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: options.version ?? DEFAULT_TALOS_VERSION, dir: join(options.dir, 'nodes', spec.name) }, env);
+      this.byName.set(spec.name, node);
+    }
+  }
+
+  nodes(): SimulatedNode[] {
+    return [...this.byName.values()];
+  }
+
+  /** A node by name, address or hostname. */
+  find(target: string): SimulatedNode | undefined {
+    const host = target.replace(/:\d+$/, '');
+    return this.byName.get(host) ?? this.nodes().find((n) => n.spec.address === host || n.hostname === host);
+  }
+
+  node(name: string): SimulatedNode {
+    const node = this.find(name);
+    if (!node) throw new FleetError('unknown_node', `no simulated node named ${name}; nodes: ${this.nodes().map((n) => n.name).join(', ')}`);
+    return node;
+  }
+
+  private async startServer(node: SimulatedNode, tls: ConstructorParameters<typeof GrpcServer>[0]): Promise<GrpcServer> {
+    this.proxies.get(node)?.close();
+    const proxy = new ApidProxy(node, (target) => {
+      const found = this.find(target);
+      return found ? `${found.spec.address}:${found.spec.port}` : defaultTargetAddress(target);
+    });
+    this.proxies.set(node, proxy);
+    const server = new GrpcServer(tls, nodeRouter(node, this, this.clock, proxy));
+    try {
+      await server.listen(node.spec.address, node.spec.port);
+    } catch (err) {
+      throw new FleetError('listen_failed', `node ${node.name} cannot listen on ${node.spec.address}:${node.spec.port}: ${(err as Error).message}`);
+    }
+    return server;
+  }
+
+  /** trustd: a running control plane of the same cluster (same OS CA and machine token) signs for the node. */
+  private async trustd(node: SimulatedNode, opts: Parameters<typeof issueCertificate>[1]) {
+    const cfg = node.config?.parsed;
+    if (!cfg) return undefined;
+    const signer = this.nodes().find(
+      (n) =>
+        n !== node &&
+        n.powered &&
+        n.stage === 'RUNNING' &&
+        n.config?.parsed.machine.token === cfg.machine.token &&
+        n.config.parsed.machine.ca.crt === cfg.machine.ca.crt &&
+        !!decodePair(n.config.parsed.machine.ca).key,
+    );
+    return signer ? issueCertificate(machineCertificateAuthority(signer.config!.parsed), opts) : undefined;
+  }
+
+  private etcdJoinTargets(node: SimulatedNode): string[] {
+    return this.nodes()
+      .filter((n) => n !== node && n.clusterId === node.clusterId && n.etcd?.state === 'running' && !n.etcd.process.isFrozen)
+      .map((n) => n.etcd!.process.clientUrl);
+  }
+
+  /** Powers every node on and waits until each one's API listens. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    mkdirSync(this.options.dir, { recursive: true });
+    for (const n of this.nodes()) n.powerOn();
+    await waitFor('every node to serve its API', timeoutMs, () => this.nodes().every((n) => n.stage === 'MAINTENANCE' || n.services.isUp('apid')));
+  }
+
+  /**
+   * Pre-provisions the nodes' disks as an installed, configured cluster (what `gen config` + `apply-config`
+   * would have left on them), so `start()` boots them straight into it. Returns the admin talosconfig.
+   */
+  async provisionCluster(opts: { clusterName: string; endpoint?: string }): Promise<Talosconfig> {
+    const controlPlanes = this.nodes().filter((n) => n.spec.role === 'controlplane');
+    if (!controlPlanes.length) throw new FleetError('invalid_nodes', 'a bootstrapped cluster needs at least one control plane node');
+    const version = this.options.version ?? DEFAULT_TALOS_VERSION;
+    const generated = await generateMachineConfigs({
+      clusterName: opts.clusterName,
+      endpoint: opts.endpoint ?? `https://${controlPlanes[0]!.spec.address}:6443`,
+      talosVersion: version,
+      installImage: `ghcr.io/siderolabs/installer:${version}`,
+      talosconfigEndpoints: controlPlanes.map((n) => n.spec.address),
+    });
+    for (const node of this.nodes()) {
+      const base = node.spec.role === 'controlplane' ? generated.controlplane : generated.worker;
+      node.preinstall(version, renderNodeConfig(base, { hostname: node.name }, [], `config of ${node.name}`));
+    }
+    return generated.talosconfig;
+  }
+
+  /**
+   * Bootstraps etcd on the first control plane with a real Bootstrap call (as `talosctl bootstrap` would) and
+   * waits for every control plane to join and every node to be ready.
+   */
+  async bootstrapCluster(talosconfig: Talosconfig, timeoutMs = 120_000): Promise<void> {
+    const controlPlanes = this.nodes().filter((n) => n.role === 'controlplane');
+    const first = controlPlanes[0]!;
+    await waitFor(`${first.name} to wait for bootstrap`, timeoutMs, () => first.etcd?.state === 'preparing' && first.stage === 'RUNNING');
+    if (!first.etcd!.hasData()) {
+      const { identity } = contextIdentity(talosconfig);
+      const client = TalosClient.withIdentity(identity!, { endpoints: [`${first.spec.address}:${first.spec.port}`] });
+      try {
+        allValues(await client.bootstrap({}));
+      } finally {
+        client.close();
+      }
+    }
+    await waitFor('every control plane to join etcd', timeoutMs, () => controlPlanes.every((n) => n.etcd?.healthy));
+    await waitFor('every node to be ready', timeoutMs, () => this.nodes().every((n) => n.ready));
+  }
+
+  /** Injects a fault into a node. */
+  async fault(nodeName: string, fault: FaultName, value?: number): Promise<void> {
+    const node = this.node(nodeName);
+    switch (fault) {
+      case 'down':
+        return node.powerOff(false);
+      case 'up':
+        return node.powerOn();
+      case 'upgrade-fails-to-boot':
+        node.faults.upgradeFailsToBoot = true;
+        return;
+      case 'upgrade-hangs':
+        node.faults.upgradeHangs = true;
+        return;
+      case 'etcd-unhealthy':
+        if (!node.etcd?.process.running) throw new FleetError('invalid_fault', `node ${node.name} runs no etcd member to make unhealthy`);
+        node.etcd.process.freeze();
+        return;
+      case 'etcd-healthy':
+        node.etcd?.process.thaw();
+        return;
+      case 'slow-reboot':
+        node.faults.slowRebootFactor = value ?? 10;
+        return;
+      case 'clear':
+        Object.assign(node.faults, { upgradeFailsToBoot: false, upgradeHangs: false, slowRebootFactor: 1 });
+        node.etcd?.process.thaw();
+        return;
+    }
+  }
+
+  status(): NodeStatus[] {
+    return this.nodes().map((n) => ({
+      name: n.name,
+      role: n.role,
+      address: n.spec.address,
+      port: n.spec.port,
+      powered: n.powered,
+      stage: n.powered ? n.stage : 'OFF',
+      ready: n.powered && n.ready,
+      version: n.version,
+      bootId: n.bootId,
+      ...(n.sequence ? { sequence: n.sequence } : {}),
+      ...(n.etcd
+        ? { etcd: { state: n.etcd.state, ...(n.etcd.memberId ? { memberId: n.etcd.memberId, memberIdHex: BigInt(n.etcd.memberId).toString(16) } : {}), healthy: n.etcd.healthy } }
+        : {}),
+      faults: { ...n.faults, etcdFrozen: !!n.etcd?.process.isFrozen },
+      record: n.record,
+    }));
+  }
+
+  /** Powers every node off (etcd stopped cleanly) and closes their servers. */
+  async stop(): Promise<void> {
+    for (const p of this.proxies.values()) p.close();
+    await Promise.all(this.nodes().map((n) => n.powerOff(true)));
+  }
+
+  /** Writes `sim.json` describing the fleet for other processes (CLI, tests, the demo). */
+  writeManifest(extra: Record<string, unknown> = {}): string {
+    const path = join(this.options.dir, 'sim.json');
+    const manifest = {
+      nodes: this.nodes().map((n) => ({
+        name: n.name,
+        role: n.spec.role,
+        address: n.spec.address,
+        port: n.spec.port,
+        ...(n.etcd ? { etcdClientUrl: n.etcd.process.clientUrl } : {}),
+      })),
+      timeScale: this.clock.timeScale,
+      ...extra,
+    };
+    writeFileSync(`${path}.tmp`, JSON.stringify(manifest, null, 2));
+    renameSync(`${path}.tmp`, path);
+    return path;
+  }
+}

@@ -1,0 +1,292 @@
+import * as http2 from 'node:http2';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { toNodePem } from '../../config/pem';
+import { FleetError } from '../../errors';
+
+/**
+ * A gRPC server on Node's HTTP/2, serving raw message bytes.
+ *
+ * The simulator needs three things grpc-js's server cannot give: repeated metadata values as they were
+ * sent (apid's `nodes`), byte-level messages so it can forward and splice replies exactly as apid does,
+ * and high-volume streams (etcd snapshots in 1 KiB messages) without a per-message cost that halves
+ * throughput. The wire format is plain gRPC over HTTP/2: length-prefixed messages, status in trailers.
+ */
+
+/** gRPC status codes (the same numbers as grpc-js's `status`). */
+export const Code = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** A failure a handler returns to the caller as a gRPC status. */
+export class GrpcError extends FleetError {
+  constructor(
+    readonly grpcCode: number,
+    message: string,
+  ) {
+    super('grpc_error', message);
+  }
+}
+
+/** Request metadata: lower-case keys, every value kept (repeated headers are not merged). */
+export type Metadata = Map<string, string[]>;
+
+/** What a handler knows about its call. */
+export interface CallContext {
+  path: string;
+  metadata: Metadata;
+  /** The client's certificate, when it presented one. */
+  peerCertificate?: PeerCertificate;
+  /** Aborted when the client cancels, the deadline passes or the server shuts down. */
+  signal: AbortSignal;
+  /** The `:authority` the client dialled. */
+  authority: string;
+}
+
+/** Writes messages of a server stream; resolves when the client can take more (backpressure). */
+export interface MessageWriter {
+  write(message: Buffer): Promise<void>;
+}
+
+export type Handler =
+  | { kind: 'unary'; handle(request: Buffer, ctx: CallContext): Promise<Buffer> }
+  | { kind: 'server-stream'; handle(request: Buffer, ctx: CallContext, out: MessageWriter): Promise<void> }
+  | { kind: 'client-stream'; handle(requests: AsyncIterable<Buffer>, ctx: CallContext): Promise<Buffer> };
+
+/** Finds the handler for a path; undefined means UNIMPLEMENTED. */
+export type Router = (path: string, ctx: CallContext) => Handler | undefined;
+
+export interface TlsOptions {
+  key: string;
+  cert: string;
+  /** CA that client certificates must chain to; without it no client certificate is requested. */
+  clientCa?: string;
+}
+
+const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+/** Messages are written to HTTP/2 in batches of about this size: one write per message costs too much. */
+const WRITE_BATCH_BYTES = 64 * 1024;
+
+function parseTimeout(value: string | undefined): number | undefined {
+  const m = value?.match(/^(\d+)([HMSmun])$/);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unitMs: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+  return n * unitMs[m[2]!]!;
+}
+
+function parseMetadata(rawHeaders: string[]): Metadata {
+  const md: Metadata = new Map();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const key = rawHeaders[i]!.toLowerCase();
+    if (key.startsWith(':') || key === 'content-type' || key === 'te' || key.startsWith('grpc-')) continue;
+    const value = key.endsWith('-bin') ? Buffer.from(rawHeaders[i + 1]!, 'base64').toString('latin1') : rawHeaders[i + 1]!;
+    md.set(key, [...(md.get(key) ?? []), value]);
+  }
+  return md;
+}
+
+/** Splits an HTTP/2 byte stream into gRPC messages (5-byte prefix: compressed flag, big-endian length). */
+async function* readMessages(stream: http2.ServerHttp2Stream): AsyncGenerator<Buffer> {
+  let pending: Buffer = Buffer.alloc(0);
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 5) {
+      const length = pending.readUInt32BE(1);
+      if (pending[0] !== 0) throw new GrpcError(Code.UNIMPLEMENTED, 'compressed messages are not supported');
+      if (length > MAX_MESSAGE_BYTES) throw new GrpcError(Code.RESOURCE_EXHAUSTED, `message of ${length} bytes exceeds the ${MAX_MESSAGE_BYTES} byte limit`);
+      if (pending.length < 5 + length) break;
+      yield pending.subarray(5, 5 + length);
+      pending = pending.subarray(5 + length);
+    }
+  }
+  if (pending.length) throw new GrpcError(Code.INTERNAL, 'request ended in the middle of a message');
+}
+
+function frame(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+/** Writes response messages in batches, waiting for the HTTP/2 stream to drain when the client is slow. */
+class BatchedWriter implements MessageWriter {
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private headersSent = false;
+  private flushScheduled = false;
+
+  constructor(private readonly stream: http2.ServerHttp2Stream) {}
+
+  private sendHeaders(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  }
+
+  async write(message: Buffer): Promise<void> {
+    if (this.stream.destroyed || this.stream.closed) throw new GrpcError(Code.CANCELLED, 'the client went away');
+    this.batch.push(frame(message));
+    this.batchBytes += message.length + 5;
+    if (this.batchBytes >= WRITE_BATCH_BYTES) {
+      await this.flush();
+    } else if (!this.flushScheduled) {
+      // A slow trickle (events, health progress) must not wait for a full batch.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (!this.stream.destroyed && !this.stream.closed) void this.flush();
+      });
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.sendHeaders();
+    if (!this.batch.length) return;
+    const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
+    if (!this.stream.write(data)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.stream.off('drain', done);
+          this.stream.off('close', done);
+          resolve();
+        };
+        this.stream.on('drain', done);
+        this.stream.on('close', done);
+      });
+    }
+  }
+
+  /** Ends the call with a status; a call that never sent anything gets a trailers-only response. */
+  async finish(code: number, message: string): Promise<void> {
+    if (this.stream.destroyed || this.stream.closed) return;
+    const trailers = { 'grpc-status': String(code), ...(message ? { 'grpc-message': encodeURIComponent(message) } : {}) };
+    if (!this.headersSent && !this.batch.length) {
+      this.headersSent = true;
+      this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+      return;
+    }
+    await this.flush();
+    this.stream.once('wantTrailers', () => this.stream.sendTrailers(trailers));
+    this.stream.end();
+  }
+}
+
+/** A running gRPC server bound to one address. */
+export class GrpcServer {
+  private readonly server: http2.Http2SecureServer;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly shutdown = new AbortController();
+
+  constructor(tls: TlsOptions, router: Router) {
+    this.server = http2.createSecureServer({
+      key: toNodePem(tls.key),
+      cert: tls.cert,
+      ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : { requestCert: false }),
+      minVersion: 'TLSv1.2',
+      ALPNProtocols: ['h2'],
+      allowHTTP1: false,
+      settings: { initialWindowSize: 1024 * 1024 },
+    });
+    this.server.on('session', (session) => {
+      this.sessions.add(session);
+      session.on('close', () => this.sessions.delete(session));
+      session.on('error', () => undefined);
+    });
+    this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      void this.serve(stream, headers, rawHeaders, router);
+    });
+    // A client that fails the TLS handshake (wrong CA, expired certificate) is simply refused.
+    this.server.on('tlsClientError', () => undefined);
+  }
+
+  /** Starts listening; rejects when the address is taken or not local. */
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops at once: open calls are cut off, as when a machine loses power or reboots. */
+  async close(): Promise<void> {
+    this.shutdown.abort();
+    for (const session of this.sessions) session.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], router: Router): Promise<void> {
+    stream.on('error', () => undefined);
+    const writer = new BatchedWriter(stream);
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    stream.on('close', abort);
+    this.shutdown.signal.addEventListener('abort', abort, { once: true });
+    const timeoutMs = parseTimeout(headers['grpc-timeout'] as string | undefined);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(abort, timeoutMs);
+    try {
+      if (headers[':method'] !== 'POST' || !String(headers['content-type'] ?? '').startsWith('application/grpc')) {
+        stream.respond({ ':status': 415 }, { endStream: true });
+        return;
+      }
+      const socket = stream.session?.socket as TLSSocket | undefined;
+      const peer = socket?.getPeerCertificate?.();
+      const ctx: CallContext = {
+        path: String(headers[':path']),
+        metadata: parseMetadata(rawHeaders),
+        peerCertificate: peer && Object.keys(peer).length ? peer : undefined,
+        signal: controller.signal,
+        authority: String(headers[':authority'] ?? ''),
+      };
+      const handler = router(ctx.path, ctx);
+      if (!handler) throw new GrpcError(Code.UNIMPLEMENTED, `unknown method ${ctx.path}`);
+      if (handler.kind === 'client-stream') {
+        await writer.write(await handler.handle(readMessages(stream), ctx));
+      } else {
+        let request: Buffer | undefined;
+        for await (const message of readMessages(stream)) {
+          if (request) throw new GrpcError(Code.INTERNAL, 'expected one request message, got several');
+          request = message;
+        }
+        request ??= Buffer.alloc(0);
+        if (handler.kind === 'unary') await writer.write(await handler.handle(request, ctx));
+        else await handler.handle(request, ctx, writer);
+      }
+      await writer.finish(Code.OK, '');
+    } catch (err) {
+      if (controller.signal.aborted && timeoutMs !== undefined && !stream.closed) {
+        await writer.finish(Code.DEADLINE_EXCEEDED, 'context deadline exceeded');
+      } else if (err instanceof GrpcError) {
+        await writer.finish(err.grpcCode, err.message);
+      } else {
+        await writer.finish(Code.UNKNOWN, err instanceof Error ? err.message : String(err));
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', abort);
+    }
+  }
+}

@@ -1,0 +1,597 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateCertificateAuthority, issueCertificate, type CertificateAndKey } from '../config/certs';
+import { decodePair, machineCertificateAuthority, parseMachineConfig, type MachineConfig } from '../config/machineconfig';
+import { ValidationError } from '../errors';
+import { EtcdClient } from './etcd/client';
+import { EtcdService } from './etcd/service';
+import { EventLog } from './events';
+import { Code, GrpcError, type GrpcServer, type TlsOptions } from './grpc/server';
+import { LogBuffer } from './logs';
+import { serviceIds, ServiceTable } from './services';
+import type { SimClock } from './timing';
+import { compareSemVer, imageTag, installerPreflightProblem, parseSemVer } from './versions';
+
+/** Machine stages as MachineStatus reports them. */
+export type MachineStage = 'MAINTENANCE' | 'BOOTING' | 'INSTALLING' | 'RUNNING' | 'REBOOTING' | 'SHUTTING_DOWN' | 'RESETTING' | 'UPGRADING';
+
+export type NodeRole = 'controlplane' | 'worker';
+
+/** Faults a test or a user can inject (programmatically or with `talos-fleet sim fault`). */
+export interface NodeFaults {
+  /** The next upgrade's new image fails to boot; the node rolls back to the old one by itself. */
+  upgradeFailsToBoot: boolean;
+  /** The next upgrade never comes back: the node goes dark during the install. */
+  upgradeHangs: boolean;
+  /** Reboots take this many times longer. */
+  slowRebootFactor: number;
+}
+
+/** One mutating call the node received, kept so tests can prove exactly-once effects and ordering. */
+export interface MutationRecord {
+  method: string;
+  /** ISO-8601 time of receipt. */
+  at: string;
+  /** `ok`, or the error code it was refused with. */
+  outcome: string;
+  actorId?: string;
+  /** What the call asked for, without secrets (a config is recorded by size and mode, never by content). */
+  details: Record<string, unknown>;
+}
+
+/** What a node needs from the fleet it lives in. */
+export interface NodeEnvironment {
+  clock: SimClock;
+  etcdBin: string;
+  etcdctlBin: string;
+  /** Starts this node's API server (maintenance or mutual TLS) on its address. */
+  startServer(node: SimulatedNode, tls: TlsOptions): Promise<GrpcServer>;
+  /** trustd: a certificate from a control plane of the same cluster, for nodes without the CA key. */
+  issueFromClusterCa(node: SimulatedNode, opts: Parameters<typeof issueCertificate>[1]): Promise<CertificateAndKey | undefined>;
+  /** Client URLs of running etcd members of this node's cluster on other nodes. */
+  etcdJoinTargets(node: SimulatedNode): string[];
+  /** The etcd upgrade mutex of a cluster (upstream keeps it in etcd with a 60 s lease, held only for the pre-checks). */
+  tryLockUpgrade(clusterId: string, holder: string): boolean;
+  unlockUpgrade(clusterId: string, holder: string): void;
+}
+
+/** Static facts about a simulated node. */
+export interface NodeSpec {
+  name: string;
+  role: NodeRole;
+  address: string;
+  port: number;
+  /** Talos version the node boots in maintenance mode (its ISO). */
+  isoVersion: string;
+  /** Directory standing in for the node's disks. */
+  dir: string;
+}
+
+/** Client certificate lifetime apid uses towards other nodes. */
+const IMPERSONATOR_TTL_MS = 24 * 3_600_000;
+/** Upstream's apid server certificate: valid 24 h. */
+const SERVER_CERT_TTL_MS = 24 * 3_600_000;
+
+function abortError(): Error {
+  return new Error('node powered off');
+}
+
+/**
+ * A simulated Talos node: its disks (a directory), its boot and install sequences, its services and its
+ * real etcd member, driven through the same lifecycle as a real machine. The API layer (api/) maps gRPC
+ * calls to the operations here; everything observable goes through that API.
+ */
+export class SimulatedNode {
+  readonly events = new EventLog();
+  readonly services: ServiceTable;
+  readonly logs = new Map<string, LogBuffer>();
+  readonly kernelLog = new LogBuffer();
+  readonly record: MutationRecord[] = [];
+  readonly faults: NodeFaults = { upgradeFailsToBoot: false, upgradeHangs: false, slowRebootFactor: 1 };
+  readonly etcd?: EtcdService;
+
+  powered = false;
+  stage: MachineStage = 'BOOTING';
+  bootId = '';
+  /** Running Talos version. */
+  version: string;
+  /** A/B boot slots: the installed image's version and the one before it. */
+  installed?: { current: string; previous?: string };
+  config?: { yaml: string; parsed: MachineConfig };
+  stagedConfig?: string;
+  /** Set while a sequence (install, reboot, upgrade, reset...) runs; others wait for it or are refused. */
+  sequence?: string;
+  /** Kubernetes view of this node: registered with the API server, cordoned during drains. */
+  kubernetes = { cordoned: false, kubeletReady: false };
+  /** Our client certificate towards other nodes (os:impersonator), and the maintenance-mode certificate. */
+  impersonator?: CertificateAndKey;
+  maintenanceCertificate?: string;
+
+  private server?: GrpcServer;
+  private powerCycle = new AbortController();
+
+  constructor(
+    readonly spec: NodeSpec,
+    private readonly env: NodeEnvironment,
+  ) {
+    this.version = spec.isoVersion;
+    this.services = new ServiceTable((s, msg) => {
+      this.log(s.id, msg);
+      this.events.publish('machine.ServiceStateEvent', { service: s.id, action: s.state.toUpperCase(), message: msg });
+    });
+    if (spec.role === 'controlplane') {
+      this.etcd = new EtcdService(
+        { name: this.hostname, address: spec.address, dataDir: join(spec.dir, 'var', 'lib', 'etcd'), logFile: join(spec.dir, 'var', 'log', 'etcd.log'), etcdBin: env.etcdBin, etcdctlBin: env.etcdctlBin },
+        this.services,
+        env.clock,
+        () => env.etcdJoinTargets(this),
+        () => this.config?.parsed.cluster.id ?? 'talos',
+        join(spec.dir, 'var', 'lib', 'etcd.snapshot'),
+        (line) => this.log('etcd', line),
+      );
+    }
+    this.loadDisks();
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** The hostname from the applied config, else the node's name. */
+  get hostname(): string {
+    return this.config?.parsed.machine.network.hostname ?? this.spec.name;
+  }
+
+  get role(): NodeRole {
+    const type = this.config?.parsed.machine.type;
+    return type === undefined ? this.spec.role : type === 'worker' ? 'worker' : 'controlplane';
+  }
+
+  get clusterId(): string | undefined {
+    return this.config?.parsed.cluster.id;
+  }
+
+  get rbacEnabled(): boolean {
+    return this.config?.parsed.machine.features.rbac ?? true;
+  }
+
+  /** True while the node serves the maintenance API (booted without a configuration). */
+  get inMaintenance(): boolean {
+    return this.powered && this.stage === 'MAINTENANCE';
+  }
+
+  log(service: string, line: string): void {
+    let buffer = this.logs.get(service);
+    if (!buffer) {
+      buffer = new LogBuffer();
+      this.logs.set(service, buffer);
+    }
+    buffer.append(`${new Date().toISOString()} ${line}`);
+  }
+
+  private kmsg(line: string): void {
+    this.kernelLog.append(`kern: info: [${new Date().toISOString()}]: ${line}`);
+  }
+
+  // --- Disks ----------------------------------------------------------------------------------------
+
+  private get configPath(): string {
+    return join(this.spec.dir, 'state', 'config.yaml');
+  }
+
+  private get bootPath(): string {
+    return join(this.spec.dir, 'state', 'boot.json');
+  }
+
+  /** Reads what the "disks" hold: an installed image and an applied config survive restarts of the simulator. */
+  private loadDisks(): void {
+    mkdirSync(join(this.spec.dir, 'state'), { recursive: true });
+    if (existsSync(this.bootPath)) this.installed = JSON.parse(readFileSync(this.bootPath, 'utf8')) as { current: string; previous?: string };
+    if (existsSync(this.configPath)) {
+      const yaml = readFileSync(this.configPath, 'utf8');
+      this.config = { yaml, parsed: parseMachineConfig(yaml, this.configPath) };
+    }
+  }
+
+  private saveBoot(): void {
+    if (this.installed) writeFileSync(this.bootPath, JSON.stringify(this.installed));
+    else rmSync(this.bootPath, { force: true });
+  }
+
+  private saveConfig(yaml: string | undefined): void {
+    if (yaml === undefined) {
+      rmSync(this.configPath, { force: true });
+      this.config = undefined;
+      return;
+    }
+    this.config = { yaml, parsed: parseMachineConfig(yaml, `machine config of ${this.name}`) };
+    writeFileSync(this.configPath, yaml, { mode: 0o600 });
+  }
+
+  /** Validates a configuration as Talos does: any problem is InvalidArgument naming the field. */
+  static validateConfig(yaml: string, source: string): MachineConfig {
+    try {
+      return parseMachineConfig(yaml, source);
+    } catch (err) {
+      if (err instanceof ValidationError) throw new GrpcError(Code.INVALID_ARGUMENT, err.message);
+      throw new GrpcError(Code.INVALID_ARGUMENT, `failed to parse config: ${(err as Error).message}`);
+    }
+  }
+
+  // --- Stages and events ----------------------------------------------------------------------------
+
+  /** Conditions that keep a running node from being Ready, as MachineStatus lists them. */
+  unmetConditions(): { name: string; reason: string }[] {
+    if (this.stage !== 'RUNNING') return [];
+    const down = serviceIds(this.role)
+      .filter((id) => id !== 'dashboard')
+      .filter((id) => !this.services.isUp(id));
+    const out = down.length ? [{ name: 'services', reason: `some services are not up: ${down.join(', ')}` }] : [];
+    if (!this.kubernetes.kubeletReady) out.push({ name: 'nodeReady', reason: 'node is not ready' });
+    return out;
+  }
+
+  get ready(): boolean {
+    return this.stage === 'RUNNING' && this.unmetConditions().length === 0;
+  }
+
+  setStage(stage: MachineStage, actorId = ''): void {
+    this.stage = stage;
+    this.events.publish('machine.MachineStatusEvent', { stage, status: { ready: this.ready, unmetConditions: this.unmetConditions() } }, actorId);
+  }
+
+  private phase(name: string, run: () => Promise<void>, actorId: string): Promise<void> {
+    this.events.publish('machine.PhaseEvent', { phase: name, action: 'START' }, actorId);
+    return run().then(() => void this.events.publish('machine.PhaseEvent', { phase: name, action: 'STOP' }, actorId));
+  }
+
+  /** Runs a named sequence alone; a node is busy while one runs, as machined's sequencer is. */
+  private async runSequence(name: string, actorId: string, body: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    this.sequence = name;
+    const signal = this.powerCycle.signal;
+    this.events.publish('machine.SequenceEvent', { sequence: name, action: 'START' }, actorId);
+    try {
+      await body(signal);
+      this.events.publish('machine.SequenceEvent', { sequence: name, action: 'STOP' }, actorId);
+    } catch (err) {
+      this.events.publish('machine.SequenceEvent', { sequence: name, action: 'STOP', error: { code: 'FATAL', message: (err as Error).message } }, actorId);
+      this.log('machined', `sequence ${name} failed: ${(err as Error).message}`);
+    } finally {
+      if (this.sequence === name) this.sequence = undefined;
+    }
+  }
+
+  /** Refuses a second sequence while one runs. */
+  assertIdle(what: string): void {
+    if (this.sequence) throw new GrpcError(Code.UNAVAILABLE, `${what} is not possible right now: the ${this.sequence} sequence is in progress`);
+  }
+
+  /** Starts a sequence in the background after the API has replied (Talos replies first). */
+  startSequence(name: string, actorId: string, body: (signal: AbortSignal) => Promise<void>): void {
+    this.sequence = name;
+    setImmediate(() => void this.runSequence(name, actorId, body));
+  }
+
+  // --- Power ----------------------------------------------------------------------------------------
+
+  /** Powers the machine on and runs its boot sequence in the background. */
+  powerOn(): void {
+    if (this.powered) return;
+    this.powered = true;
+    this.powerCycle = new AbortController();
+    this.startSequence('boot', '', (signal) => this.bootWithRollbackCheck(signal));
+  }
+
+  /**
+   * Cuts the power: the API server closes (open calls fail), etcd dies at once. With `clean`, services are
+   * stopped first, as on a shutdown or reboot.
+   */
+  async powerOff(clean: boolean): Promise<void> {
+    if (!this.powered) return;
+    this.powerCycle.abort(abortError());
+    if (clean) await this.etcd?.stop();
+    else await this.etcd?.kill();
+    await this.server?.close();
+    this.server = undefined;
+    this.services.clear();
+    this.kubernetes.kubeletReady = false;
+    this.powered = false;
+  }
+
+  private async boot(signal: AbortSignal): Promise<void> {
+    this.bootId = randomUUID();
+    this.setStage('BOOTING');
+    this.kmsg(`Linux version 6.12 (talos ${this.version}) boot id ${this.bootId}`);
+    this.services.transition('machined', 'Running', 'Service started as goroutine');
+    this.services.setHealth('machined', true);
+    await this.env.clock.sleep(this.env.clock.timings.bootMs, this.faults.slowRebootFactor, signal);
+    if (!this.installed || !this.config) {
+      this.version = this.spec.isoVersion;
+      await this.startMaintenanceServer();
+      this.setStage('MAINTENANCE');
+      this.log('machined', 'entering maintenance mode: waiting for a machine configuration');
+      return;
+    }
+    this.version = this.installed.current;
+    if (this.stagedConfig) {
+      this.saveConfig(this.stagedConfig);
+      this.stagedConfig = undefined;
+    }
+    await this.startApid(signal);
+    for (const id of serviceIds(this.role).filter((s) => !['machined', 'etcd', 'kubelet', 'apid'].includes(s))) {
+      this.services.transition(id, 'Running', 'Health check successful');
+      this.services.setHealth(id, true);
+    }
+    this.etcd?.start();
+    this.setStage('RUNNING');
+    this.services.transition('kubelet', 'Running', 'Service started as goroutine');
+    await this.env.clock.sleep(this.env.clock.timings.kubeletReadyMs, 1, signal);
+    this.services.setHealth('kubelet', true);
+    this.kubernetes.kubeletReady = true;
+    this.kubernetes.cordoned = false;
+    this.setStage('RUNNING');
+  }
+
+  /** Maintenance mode: a self-made CA and server certificate, no client certificates requested. */
+  private async startMaintenanceServer(): Promise<void> {
+    const ca = await generateCertificateAuthority({ algorithm: 'ed25519', organization: 'talos', ttlMs: SERVER_CERT_TTL_MS });
+    const leaf = await issueCertificate(ca, { commonName: 'maintenance-service', ipAddresses: [this.spec.address], dnsNames: [this.spec.name], usage: 'server', ttlMs: SERVER_CERT_TTL_MS });
+    this.maintenanceCertificate = leaf.crt;
+    this.server = await this.env.startServer(this, { key: leaf.key, cert: leaf.crt + ca.crt });
+  }
+
+  /** apid: server certificate from the OS CA (own key on control planes, trustd on workers), client CAs from the config. */
+  private async startApid(signal: AbortSignal): Promise<void> {
+    const cfg = this.config!.parsed;
+    const sans = { ipAddresses: [this.spec.address, ...cfg.machine.certSANs.filter((s) => /^[\d.:a-f]+$/i.test(s))], dnsNames: [this.hostname, ...cfg.machine.certSANs.filter((s) => !/^[\d.:a-f]+$/i.test(s))] };
+    const serverOpts = { commonName: this.hostname, ...sans, usage: 'server' as const, ttlMs: SERVER_CERT_TTL_MS };
+    const clientOpts = { commonName: this.hostname, organizations: ['os:impersonator'], usage: 'client' as const, ttlMs: IMPERSONATOR_TTL_MS };
+    let serverCert: CertificateAndKey | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (decodePair(cfg.machine.ca).key) {
+        const ca = machineCertificateAuthority(cfg);
+        serverCert = await issueCertificate(ca, serverOpts);
+        this.impersonator = await issueCertificate(ca, clientOpts);
+      } else {
+        serverCert = await this.env.issueFromClusterCa(this, serverOpts);
+        this.impersonator = await this.env.issueFromClusterCa(this, clientOpts);
+      }
+      if (serverCert && this.impersonator) break;
+      if (attempt === 0) this.log('apid', 'waiting for trustd on a control plane to issue the apid certificate');
+      await this.env.clock.sleep(this.env.clock.timings.etcdJoinRetryMs, 1, signal);
+    }
+    this.server = await this.env.startServer(this, { key: serverCert.key, cert: serverCert.crt, clientCa: decodePair(cfg.machine.ca).crt });
+    this.services.transition('apid', 'Running', 'Health check successful');
+    this.services.setHealth('apid', true);
+  }
+
+  /** Stops services and powers off for a reboot, waits, then boots again (new boot id). */
+  private async rebootNow(signal: AbortSignal, actorId: string): Promise<void> {
+    this.setStage('REBOOTING', actorId);
+    await this.env.clock.sleep(this.env.clock.timings.shutdownMs, 1, signal);
+    await this.powerOff(true);
+    this.powerOn();
+  }
+
+  // --- Operations (called by the API after validation and authorization) ---------------------------
+
+  /** Records a mutating call; returns the record so the caller can fill in the outcome. */
+  recordCall(method: string, details: Record<string, unknown>, actorId?: string): MutationRecord {
+    const rec: MutationRecord = { method, at: new Date().toISOString(), outcome: 'ok', details, ...(actorId ? { actorId } : {}) };
+    this.record.push(rec);
+    return rec;
+  }
+
+  /** Writes an installed image and a configuration to the disks of a powered-off node, as a past install would have. */
+  preinstall(version: string, yaml: string): void {
+    if (this.powered) throw new Error(`node ${this.name} must be off to pre-install it`);
+    this.installed = { current: version };
+    this.saveBoot();
+    this.saveConfig(yaml);
+  }
+
+  /** ApplyConfiguration in maintenance mode: validate, reply, then install and reboot into the config. */
+  installFromMaintenance(yaml: string): void {
+    this.startSequence('install', '', async (signal) => {
+      this.setStage('INSTALLING');
+      const cfg = parseMachineConfig(yaml, `machine config of ${this.name}`);
+      const target = imageTag(cfg.machine.install.image ?? '');
+      await this.env.clock.sleep(this.env.clock.timings.installMs, 1, signal);
+      this.installed = { current: target && parseSemVer(target) ? target : this.spec.isoVersion };
+      this.saveBoot();
+      this.saveConfig(yaml);
+      await this.rebootNow(signal, '');
+    });
+  }
+
+  /** ApplyConfiguration on a configured node, in the mode already resolved by the API. */
+  applyConfig(yaml: string, mode: 'REBOOT' | 'NO_REBOOT' | 'STAGED' | 'TRY', tryTimeoutMs: number): void {
+    if (mode === 'STAGED') {
+      this.stagedConfig = yaml;
+      return;
+    }
+    const previous = this.config!.yaml;
+    this.saveConfig(yaml);
+    this.stagedConfig = undefined;
+    if (mode === 'REBOOT') {
+      this.startSequence('reboot', '', (signal) => this.rebootNow(signal, ''));
+    } else if (mode === 'TRY') {
+      const boot = this.bootId;
+      setTimeout(() => {
+        if (this.bootId === boot && this.config?.yaml === yaml) {
+          this.saveConfig(previous);
+          this.log('machined', 'try mode timeout: configuration rolled back');
+        }
+      }, tryTimeoutMs).unref();
+    }
+  }
+
+  /** Bootstrap: preconditions as upstream checks them, then etcd becomes a new (or recovered) cluster. */
+  async bootstrap(recover: boolean, skipHashCheck: boolean): Promise<void> {
+    if (this.role !== 'controlplane' || !this.etcd) throw new GrpcError(Code.FAILED_PRECONDITION, 'bootstrap can only be performed on a control plane node');
+    if (this.stage !== 'RUNNING' || this.etcd.state === 'stopped') throw new GrpcError(Code.FAILED_PRECONDITION, 'bootstrap is not available yet');
+    if (this.etcd.hasData() || this.etcd.state !== 'preparing') throw new GrpcError(Code.ALREADY_EXISTS, 'etcd data directory is not empty');
+    if (recover && !this.etcd.hasRecoverySnapshot()) throw new GrpcError(Code.FAILED_PRECONDITION, 'etcd snapshot for recovery was not uploaded, call EtcdRecover first');
+    this.log('machined', 'bootstrap request received');
+    // The data directory is created at once, so a second Bootstrap is refused even while the first is starting.
+    mkdirSync(join(this.etcd.process.options.dataDir, 'member'), { recursive: true });
+    await this.etcd.bootstrap({ recover, skipHashCheck });
+  }
+
+  /**
+   * Upgrade pre-checks done before replying (image, etcd quorum on control planes unless forced), then the
+   * asynchronous sequence: drain, stop services, install into the other slot, reboot into it.
+   */
+  async upgrade(image: string, force: boolean, stage: boolean, actorId: string): Promise<void> {
+    const tag = imageTag(image);
+    const target = tag ? parseSemVer(tag) : undefined;
+    if (!target) throw new GrpcError(Code.UNKNOWN, `error validating installer image "${image}": image reference has no version tag such as :v1.10.9`);
+    if (this.role === 'controlplane' && !force) await this.validateEtcdForUpgrade();
+    this.startSequence(stage ? 'stageUpgrade' : 'upgrade', actorId, (signal) => this.upgradeSequence(tag!, stage, signal, actorId));
+  }
+
+  private async validateEtcdForUpgrade(): Promise<void> {
+    const cluster = this.clusterId ?? '';
+    if (!this.env.tryLockUpgrade(cluster, this.name)) throw new GrpcError(Code.UNKNOWN, 'failed to acquire upgrade mutex: another control plane node is upgrading');
+    try {
+      if (!this.etcd || this.etcd.state !== 'running') throw new GrpcError(Code.UNKNOWN, 'error validating etcd for upgrade: etcd is not running on this node');
+      const client = this.etcd.client(5_000);
+      let members;
+      try {
+        members = await client.memberList();
+      } catch (err) {
+        throw new GrpcError(Code.UNKNOWN, `error validating etcd for upgrade: ${(err as Error).message}`);
+      } finally {
+        client.close();
+      }
+      if (members.length === 2) throw new GrpcError(Code.UNKNOWN, 'error validating etcd for upgrade: etcd member count(2) is insufficient to maintain quorum if upgrade commences');
+      for (const m of members) {
+        if (!m.name) throw new GrpcError(Code.UNKNOWN, `error validating etcd for upgrade: etcd member ${m.ID} is not started, all members must be running to perform an upgrade`);
+        const probe = new EtcdClient(m.clientURLs[0] ?? '', 2_000);
+        try {
+          await probe.quorumRead(2_000);
+        } catch {
+          throw new GrpcError(Code.UNKNOWN, `error validating etcd for upgrade: etcd member ${m.name} is not healthy; all members must be healthy to perform an upgrade`);
+        } finally {
+          probe.close();
+        }
+      }
+    } finally {
+      this.env.unlockUpgrade(cluster, this.name);
+    }
+  }
+
+  private async upgradeSequence(tag: string, staged: boolean, signal: AbortSignal, actorId: string): Promise<void> {
+    const clock = this.env.clock;
+    this.setStage('UPGRADING', actorId);
+    if (!staged) {
+      await this.phase('drain', async () => {
+        this.kubernetes.cordoned = true;
+        await clock.sleep(clock.timings.drainMs, 1, signal);
+      }, actorId);
+    }
+    await this.phase('stopServices', async () => {
+      this.kubernetes.kubeletReady = false;
+      this.services.transition('kubelet', 'Finished', 'Service finished successfully');
+      await this.etcd?.stop();
+    }, actorId);
+    let failure: string | undefined;
+    await this.phase('upgrade', async () => {
+      await clock.sleep(clock.timings.upgradeInstallMs, 1, signal);
+      const kubelet = imageTag(this.config?.parsed.machine.kubelet.image ?? '');
+      failure = installerPreflightProblem(parseSemVer(this.version)!, parseSemVer(tag)!, kubelet ? parseSemVer(kubelet) : undefined);
+      if (failure) {
+        this.log('machined', `upgrade failed: ${failure}`);
+        return;
+      }
+      if (this.faults.upgradeHangs) {
+        this.faults.upgradeHangs = false;
+        this.log('machined', 'installer stopped responding');
+        await this.powerOff(false);
+        throw abortError();
+      }
+      this.installed = { current: tag, previous: this.installed?.current };
+      this.saveBoot();
+    }, actorId);
+    await this.phase('reboot', () => this.rebootNow(signal, actorId), actorId);
+  }
+
+  /** Called by boot when the new image is broken: Talos reverts the bootloader and reboots onto the old image. */
+  private failedBootCheck(): boolean {
+    if (!this.faults.upgradeFailsToBoot || !this.installed?.previous) return false;
+    this.faults.upgradeFailsToBoot = false;
+    return true;
+  }
+
+  /** Boots, and if the freshly installed image is broken, rolls back to the previous slot after a fatal error. */
+  async bootWithRollbackCheck(signal: AbortSignal): Promise<void> {
+    if (this.failedBootCheck()) {
+      this.bootId = randomUUID();
+      this.setStage('BOOTING');
+      this.kmsg(`booting ${this.installed!.current} failed: rolling back to ${this.installed!.previous} in 10 seconds`);
+      await this.env.clock.sleep(this.env.clock.timings.failedBootMs, this.faults.slowRebootFactor, signal);
+      this.installed = { current: this.installed!.previous!, previous: this.installed!.current };
+      this.saveBoot();
+    }
+    await this.boot(signal);
+  }
+
+  /** Rollback: flip the A/B slots and reboot. */
+  rollback(): void {
+    if (!this.installed?.previous) throw new GrpcError(Code.FAILED_PRECONDITION, 'cannot rollback: previous installation not found');
+    this.installed = { current: this.installed.previous, previous: this.installed.current };
+    this.saveBoot();
+    this.startSequence('reboot', '', (signal) => this.rebootNow(signal, ''));
+  }
+
+  /** Reboot after replying. */
+  reboot(actorId: string): void {
+    this.startSequence('reboot', actorId, (signal) => this.rebootNow(signal, actorId));
+  }
+
+  /** Shutdown after replying; the node stays off until powered on again. */
+  shutdown(actorId: string): void {
+    this.startSequence('shutdown', actorId, async (signal) => {
+      this.setStage('SHUTTING_DOWN', actorId);
+      await this.env.clock.sleep(this.env.clock.timings.shutdownMs, 1, signal);
+      await this.powerOff(true);
+    });
+  }
+
+  /**
+   * Reset: optionally leave etcd first (graceful), wipe the given system partitions (all of them when none
+   * are named: the node returns to maintenance mode), then reboot or stay off.
+   */
+  reset(opts: { graceful: boolean; reboot: boolean; wipe: string[] }, actorId: string): void {
+    this.startSequence('reset', actorId, async (signal) => {
+      this.setStage('RESETTING', actorId);
+      if (opts.graceful && this.etcd && this.etcd.state === 'running') {
+        this.kubernetes.cordoned = true;
+        await this.etcd.leave();
+      }
+      await this.etcd?.stop();
+      const all = opts.wipe.length === 0;
+      if (all || opts.wipe.includes('EPHEMERAL')) {
+        if (this.etcd) this.etcd.process.wipe();
+        rmSync(join(this.spec.dir, 'var'), { recursive: true, force: true });
+      }
+      if (all || opts.wipe.includes('STATE')) this.saveConfig(undefined);
+      if (all) {
+        this.installed = undefined;
+        this.saveBoot();
+      }
+      await this.env.clock.sleep(this.env.clock.timings.shutdownMs, 1, signal);
+      await this.powerOff(true);
+      if (opts.reboot) this.powerOn();
+    });
+  }
+
+  /** Writes an uploaded etcd snapshot to /var/lib/etcd.snapshot. */
+  recoveryPath(): string {
+    if (!this.etcd) throw new GrpcError(Code.UNIMPLEMENTED, 'etcd recover is only available on control plane nodes');
+    if (this.stage !== 'RUNNING') throw new GrpcError(Code.FAILED_PRECONDITION, 'etcd service is not ready for recovery yet');
+    mkdirSync(join(this.spec.dir, 'var', 'lib'), { recursive: true });
+    return this.etcd.recoverySnapshotPath;
+  }
+}
