@@ -143,7 +143,11 @@ export function registerGen(program: Command): void {
         const client = await issueCertificate(bundle.certs.os, { organizations: roles, usage: 'client', ttlMs });
         const name = opts.context ?? opts.cluster ?? 'talos';
         const cfg = newTalosconfig(name, opts.endpoints, bundle.certs.os.crt, client);
-        if (opts.cluster) cfg.contexts[name].cluster = opts.cluster;
+        if (opts.cluster) {
+          const context = cfg.contexts[name];
+          if (context === undefined) throw new Error(`newTalosconfig did not create the context "${name}"`);
+          context.cluster = opts.cluster;
+        }
         const path = resolve(opts.output);
         writeTalosconfig(path, cfg, { force: opts.force });
         created([path]);

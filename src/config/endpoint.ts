@@ -10,7 +10,7 @@ const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?
 export function isCidr(value: string): boolean {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
   if (!m) return false;
-  const family = isIP(m[1]);
+  const family = isIP(m[1]!);
   const bits = Number(m[2]);
   return (family === 4 && bits <= 32) || (family === 6 && bits <= 128);
 }
@@ -24,19 +24,19 @@ export function clusterEndpointProblems(endpoint: string, path: string, opts: { 
   const problem = (message: string): Problem[] => [{ path, message }];
   const input = endpoint.trim();
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(input);
-  const rest = scheme ? scheme[2] : input;
-  const authority = rest.split(/[/?#]/)[0];
+  const rest = scheme ? scheme[2]! : input;
+  const authority = rest.split(/[/?#]/)[0]!;
 
   let host = authority;
   let port: string | undefined;
   const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(authority);
   if (bracketed) {
-    host = bracketed[1];
+    host = bracketed[1]!;
     port = bracketed[2];
   } else if ((authority.match(/:/g) ?? []).length > 1) {
     return problem(`"${endpoint}": IPv6 addresses must be enclosed in square brackets, e.g. https://[${authority}]:${DEFAULT_CONTROL_PLANE_PORT}`);
   } else if (authority.includes(':')) {
-    [host, port] = authority.split(':');
+    [host = '', port] = authority.split(':'); // exactly one ':' here, so two parts
   }
   const hostForUrl = isIP(host) === 6 ? `[${host}]` : host;
   const suggestion = `https://${hostForUrl}:${port || DEFAULT_CONTROL_PLANE_PORT}`;
@@ -44,7 +44,7 @@ export function clusterEndpointProblems(endpoint: string, path: string, opts: { 
   if (!scheme) {
     return problem(`"${endpoint}" has no scheme${port ? '' : ' and no port'}; try "${suggestion}"`);
   }
-  if (scheme[1].toLowerCase() !== 'https') {
+  if (scheme[1]!.toLowerCase() !== 'https') {
     return problem(`"${endpoint}" must use the https:// scheme; try "${suggestion}"`);
   }
   if (authority.includes('@')) return problem(`"${endpoint}" must not contain user information`);

@@ -23,12 +23,12 @@ export function writeFilesAtomically(files: OutputFile[], opts: { force?: boolea
       throw new FleetError('file_exists', `refusing to overwrite ${existing.join(', ')}; use --force to replace`);
     }
   }
-  const temps: string[] = [];
+  const staged: { temp: string; path: string }[] = [];
   try {
     for (const file of files) {
       mkdirSync(dirname(file.path), { recursive: true });
       const temp = join(dirname(file.path), `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
-      temps.push(temp);
+      staged.push({ temp, path: file.path });
       const fd = openSync(temp, 'wx', file.mode ?? 0o644);
       try {
         writeSync(fd, file.content);
@@ -37,9 +37,9 @@ export function writeFilesAtomically(files: OutputFile[], opts: { force?: boolea
         closeSync(fd);
       }
     }
-    files.forEach((file, i) => renameSync(temps[i], file.path));
+    for (const { temp, path } of staged) renameSync(temp, path);
   } catch (err) {
-    for (const temp of temps) rmSync(temp, { force: true });
+    for (const { temp } of staged) rmSync(temp, { force: true });
     if (err instanceof FleetError) throw err;
     throw new FleetError('write_failed', `cannot write ${files.map((f) => f.path).join(', ')}: ${(err as Error).message}`, { cause: err });
   }

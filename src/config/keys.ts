@@ -37,10 +37,10 @@ export async function generateRsa4096PemAsync(): Promise<string> {
 
 /** Loads a private key PEM in any label Talos or OpenSSL writes; throws `bad_key` with the reason. */
 export function loadPrivateKey(pem: string): KeyObject {
-  const blocks = decodePemBlocks(pem);
-  if (blocks.length === 0) throw new FleetError('bad_key', 'not a PEM-encoded private key');
-  if (!/PRIVATE KEY$/.test(blocks[0].label)) {
-    throw new FleetError('bad_key', `expected a private key, found a PEM block labelled "${blocks[0].label}"`);
+  const [first] = decodePemBlocks(pem);
+  if (first === undefined) throw new FleetError('bad_key', 'not a PEM-encoded private key');
+  if (!/PRIVATE KEY$/.test(first.label)) {
+    throw new FleetError('bad_key', `expected a private key, found a PEM block labelled "${first.label}"`);
   }
   try {
     return createPrivateKey(toNodePem(pem));

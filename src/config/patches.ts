@@ -148,8 +148,8 @@ function applyDelete(doc: ConfigDocument, sel: DeleteSelector, docName: string, 
   }
   if (sel.key === undefined) {
     const last = sel.path[sel.path.length - 1];
-    if (!isMap(parent) || !(last in parent)) fail();
-    delete (parent as Record<string, unknown>)[last];
+    if (last === undefined || !isMap(parent) || !(last in parent)) return fail();
+    delete parent[last];
     return;
   }
   if (!Array.isArray(parent)) return fail();
@@ -207,33 +207,35 @@ function applyStrategic(docs: ConfigDocument[], patch: Extract<ConfigPatch, { ty
     const pdoc = clone(original);
     const id = identity(pdoc);
     const idx = result.findIndex((d) => sameDoc(identity(d), id));
+    const target = result[idx];
     if (pdoc.$patch === 'delete') {
       if (id.kind === 'v1alpha1') throw new FleetError('patch_invalid', `${patch.source}: the v1alpha1 document cannot be deleted`);
-      if (idx < 0) throw new FleetError('patch_failed', `${patch.source}: patch delete: document ${describeDoc(id)} not found`);
+      if (target === undefined) throw new FleetError('patch_failed', `${patch.source}: patch delete: document ${describeDoc(id)} not found`);
       result.splice(idx, 1);
       continue;
     }
     const deletes: DeleteSelector[] = [];
     extractDeletes(pdoc, [], false, deletes, patch.source);
-    if (idx < 0) {
+    if (target === undefined) {
       if (deletes.length > 0) {
         throw new FleetError('patch_failed', `${patch.source}: patch delete: document ${describeDoc(id)} not found`);
       }
       result.push(id.kind === 'v1alpha1' ? { version: 'v1alpha1', ...pdoc } : pdoc);
       continue;
     }
-    for (const sel of deletes) applyDelete(result[idx], sel, describeDoc(id), patch.source);
-    mergeMaps(result[idx], pdoc, [], id.kind === 'v1alpha1', patch.source);
+    for (const sel of deletes) applyDelete(target, sel, describeDoc(id), patch.source);
+    mergeMaps(target, pdoc, [], id.kind === 'v1alpha1', patch.source);
   }
   return result;
 }
 
 function applyJson6902(docs: ConfigDocument[], patch: Extract<ConfigPatch, { type: 'json6902' }>): ConfigDocument[] {
-  if (docs.length !== 1) {
+  const [doc] = docs;
+  if (docs.length !== 1 || doc === undefined) {
     throw new FleetError('patch_failed', `${patch.source}: JSON6902 patches are not supported for multi-document machine configuration`);
   }
   try {
-    return [applyPatch(clone(docs[0]), patch.operations, true, false).newDocument];
+    return [applyPatch(clone(doc), patch.operations, true, false).newDocument];
   } catch (err) {
     if (err instanceof JsonPatchError) {
       const op = patch.operations[err.index ?? 0];

@@ -12,9 +12,9 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]*?)-----END \
 export function decodePemBlocks(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const m of text.matchAll(BLOCK)) {
-    const body = m[2].replace(/\s+/g, '');
+    const body = m[2]!.replace(/\s+/g, '');
     const der = decodeBase64Strict(body);
-    if (der && der.length > 0) blocks.push({ label: m[1], der });
+    if (der && der.length > 0) blocks.push({ label: m[1]!, der });
   }
   return blocks;
 }
@@ -43,12 +43,13 @@ export function toNodePem(pem: string): string {
 /** Ed25519 PKCS#8 keys get the `ED25519 PRIVATE KEY` label Talos writes; every other PEM is returned unchanged. */
 export function toTalosPem(pem: string): string {
   const blocks = decodePemBlocks(pem);
-  if (blocks.length !== 1 || blocks[0].label !== 'PRIVATE KEY') return pem;
+  const [block] = blocks;
+  if (blocks.length !== 1 || block === undefined || block.label !== 'PRIVATE KEY') return pem;
   try {
-    const key = createPrivateKey({ key: blocks[0].der, format: 'der', type: 'pkcs8' });
+    const key = createPrivateKey({ key: block.der, format: 'der', type: 'pkcs8' });
     if (key.asymmetricKeyType !== 'ed25519') return pem;
   } catch {
     return pem;
   }
-  return encodePem('ED25519 PRIVATE KEY', blocks[0].der);
+  return encodePem('ED25519 PRIVATE KEY', block.der);
 }

@@ -67,7 +67,7 @@ function discovery(input: RenderInput): Record<string, unknown> {
 
 /** The API server's certificate SANs: the endpoint's host, then the extra SANs. */
 function apiServerSans(input: RenderInput): string[] {
-  const host = input.endpoint.replace(/^https:\/\//i, '').split(/[/?#]/)[0].replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const host = input.endpoint.replace(/^https:\/\//i, '').split(/[/?#]/)[0]!.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
   return [host, ...input.additionalSans];
 }
 

@@ -90,8 +90,8 @@ export function parseTalosconfig(text: string, source: string): Talosconfig {
 /** talosconfig YAML in talosctl's layout (yaml.v3, 4-space indent, contexts sorted by name, `endpoints` always present). */
 export function stringifyTalosconfig(cfg: Talosconfig): string {
   const contexts: Record<string, unknown> = {};
-  for (const name of Object.keys(cfg.contexts).sort()) {
-    const c = cfg.contexts[name];
+  // Sorted by UTF-16 code units, as Array.prototype.sort orders the bare names.
+  for (const [name, c] of Object.entries(cfg.contexts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     contexts[name] = {
       endpoints: c.endpoints,
       nodes: c.nodes && c.nodes.length > 0 ? c.nodes : undefined,
@@ -114,9 +114,8 @@ export function newTalosconfig(contextName: string, endpoints: string[], caCrt: 
 /** talosctl's lookup: `$TALOSCONFIG`, `~/.talos/config`, `/var/run/secrets/talos.dev/config`; the first that exists, else the first writable one. */
 export function resolveTalosconfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const home = env.HOME || homedir();
-  const candidates = [env.TALOSCONFIG, join(home, '.talos', 'config'), '/var/run/secrets/talos.dev/config'].filter(
-    (p): p is string => typeof p === 'string' && p !== '',
-  );
+  const standard = [join(home, '.talos', 'config'), '/var/run/secrets/talos.dev/config'] as const;
+  const candidates: [string, ...string[]] = env.TALOSCONFIG ? [env.TALOSCONFIG, ...standard] : [...standard];
   return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 

@@ -24,7 +24,11 @@ export function subjectOf(pem: string): string {
 /** notBefore and notAfter as Dates, read by OpenSSL. */
 export function validityOf(pem: string): { notBefore: Date; notAfter: Date } {
   const out = openssl(['x509', '-noout', '-startdate', '-enddate'], pem);
-  const get = (k: string): Date => new Date(new RegExp(`${k}=(.*)`).exec(out)![1].trim());
+  const get = (k: string): Date => {
+    const m = new RegExp(`${k}=(.*)`).exec(out);
+    if (!m) throw new Error(`openssl printed no ${k}:\n${out}`);
+    return new Date(m[1]!.trim());
+  };
   return { notBefore: get('notBefore'), notAfter: get('notAfter') };
 }
 

@@ -62,7 +62,11 @@ interface V1 {
 }
 
 /** The v1alpha1 document of a patched config, as data. */
-const v1 = (yaml: string): V1 => YAML.parseAllDocuments(yaml)[0].toJS() as V1;
+const v1 = (yaml: string): V1 => {
+  const [doc] = YAML.parseAllDocuments(yaml);
+  if (!doc) throw new Error(`no YAML document in:\n${yaml}`);
+  return doc.toJS() as V1;
+};
 const apply = (...patches: string[]): string => applyPatches(base, patches.map((p) => parsePatch(p)));
 
 describe('strategic merge patches', () => {
@@ -87,8 +91,8 @@ describe('strategic merge patches', () => {
       ),
     );
     expect(out.machine.network.interfaces.map((i: { interface: string }) => i.interface)).toEqual(['eth0', 'eth1', 'eth2']);
-    expect(out.machine.network.interfaces[0].addresses).toEqual(['10.0.0.2/24', '10.0.0.3/24']);
-    expect(out.machine.network.interfaces[0].vlans).toEqual([
+    expect(out.machine.network.interfaces[0]?.addresses).toEqual(['10.0.0.2/24', '10.0.0.3/24']);
+    expect(out.machine.network.interfaces[0]?.vlans).toEqual([
       { vlanId: 10, addresses: ['192.168.10.2/24'], mtu: 1400 },
       { vlanId: 20, dhcp: true },
     ]);
@@ -120,7 +124,7 @@ describe('strategic merge patches', () => {
     const withDoc = apply('apiVersion: v1alpha1\nkind: ExtensionServiceConfig\nname: foo\nenvironment: [A=1]\n');
     expect(withDoc.split('---\n')).toHaveLength(2);
     const merged = applyPatches(withDoc, [parsePatch('apiVersion: v1alpha1\nkind: ExtensionServiceConfig\nname: foo\nenvironment: [B=2]\n')]);
-    expect(YAML.parseAllDocuments(merged)[1].toJS()).toEqual({ apiVersion: 'v1alpha1', kind: 'ExtensionServiceConfig', name: 'foo', environment: ['A=1', 'B=2'] });
+    expect(YAML.parseAllDocuments(merged)[1]?.toJS()).toEqual({ apiVersion: 'v1alpha1', kind: 'ExtensionServiceConfig', name: 'foo', environment: ['A=1', 'B=2'] });
     const removed = applyPatches(merged, [parsePatch('apiVersion: v1alpha1\nkind: ExtensionServiceConfig\nname: foo\n$patch: delete\n')]);
     expect(removed.split('---\n')).toHaveLength(1);
   });

@@ -124,7 +124,10 @@ describe('a bundle made by another tool (OpenSSL, in the talosctl file layout)',
     const lines = text.split('\n');
     const etcdKey = lines.findIndex((l) => l.startsWith('        key:'));
     const k8sKey = lines.findIndex((l, i) => i > etcdKey && l.startsWith('        key:'));
-    [lines[etcdKey], lines[k8sKey]] = [lines[k8sKey], lines[etcdKey]];
+    const etcdLine = lines[etcdKey];
+    const k8sLine = lines[k8sKey];
+    if (etcdLine === undefined || k8sLine === undefined) throw new Error('fixture lacks the etcd and k8s key lines');
+    [lines[etcdKey], lines[k8sKey]] = [k8sLine, etcdLine];
     const broken = lines.join('\n').replace('oamejv.9tk1nhuwnlc2nghf', 'not-a-token');
     try {
       parseSecretsBundle(broken, 'broken.yaml');

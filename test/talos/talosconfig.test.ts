@@ -65,8 +65,10 @@ describe('talosconfig files', () => {
 
   it('name the file, context and field when a certificate does not match its key or is not base64', () => {
     const cfg = newTalosconfig('prod', [], ca.crt, admin);
-    cfg.contexts.prod.key = b64(other.key);
-    cfg.contexts.prod.ca = 'not base64!';
+    const prod = cfg.contexts.prod;
+    if (!prod) throw new Error('newTalosconfig made no "prod" context');
+    prod.key = b64(other.key);
+    prod.ca = 'not base64!';
     try {
       contextIdentity(cfg, undefined, 'talosconfig ./tc');
       throw new Error('expected a ValidationError');
