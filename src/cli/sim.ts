@@ -1,6 +1,117 @@
 import type { Command } from 'commander';
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FleetError } from '../errors';
+import { controlSocketPath, fetchStatus, injectFault, serveControl } from '../simulator/control';
+import { DEFAULT_TALOS_VERSION, FAULTS, parseNodeCounts, SimulatedFleet, type NodeStatus } from '../simulator/fleet';
+import { loadTalosconfig, writeTalosconfig } from '../talos/talosconfig';
+
+interface UpOptions {
+  nodes: string;
+  dir: string;
+  state: string;
+  version: string;
+  timeScale: string;
+  baseAddress: string;
+  port?: string;
+  clusterName: string;
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!(n > 0)) throw new FleetError('invalid_option', `${name} must be a positive number, got "${text}"`);
+  return n;
+}
+
+/** Runs a fleet in the foreground until SIGINT/SIGTERM. */
+async function up(opts: UpOptions): Promise<void> {
+  if (opts.state !== 'maintenance' && opts.state !== 'bootstrapped') {
+    throw new FleetError('invalid_option', `--state must be maintenance or bootstrapped, got "${opts.state}"`);
+  }
+  if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.10.9, got "${opts.version}"`);
+  const dir = resolve(opts.dir);
+  const socket = controlSocketPath(dir);
+  const fleet = new SimulatedFleet({
+    dir,
+    nodes: parseNodeCounts(opts.nodes, opts.baseAddress, opts.port === undefined ? undefined : positive('--port', opts.port)),
+    version: opts.version,
+    timeScale: positive('--time-scale', opts.timeScale),
+  });
+  const talosconfigPath = join(dir, 'talosconfig');
+  const resuming = fleet.isProvisioned();
+  let talosconfig = resuming && existsSync(talosconfigPath) ? loadTalosconfig(talosconfigPath) : undefined;
+  if (opts.state === 'bootstrapped' && !resuming) {
+    talosconfig = await fleet.provisionCluster({ clusterName: opts.clusterName });
+    writeTalosconfig(talosconfigPath, talosconfig, { force: true });
+  }
+  const stopping = new Promise<string>((resolveStop) => {
+    process.once('SIGINT', () => resolveStop('SIGINT'));
+    process.once('SIGTERM', () => resolveStop('SIGTERM'));
+  });
+  const control = await serveControl(fleet, socket);
+  try {
+    await fleet.start();
+    if (opts.state === 'bootstrapped' && talosconfig) await fleet.bootstrapCluster(talosconfig);
+    fleet.writeManifest({ control: socket, ...(talosconfig ? { talosconfig: talosconfigPath } : {}) });
+    const lines = fleet.status().map((n) => `  ${n.name.padEnd(6)} ${n.role.padEnd(12)} ${n.address}:${n.port}  ${n.stage}`);
+    process.stderr.write(
+      `simulated fleet ${resuming ? 'resumed' : 'up'} in ${dir} (time scale ${fleet.clock.timeScale}):\n${lines.join('\n')}\n` +
+        (talosconfig ? `talosconfig: ${talosconfigPath}  (export TALOSCONFIG=${talosconfigPath})\n` : 'nodes wait in maintenance mode for a machine configuration\n') +
+        'press Ctrl-C to stop\n',
+    );
+    const signal = await stopping;
+    process.stderr.write(`${signal}: stopping the simulated fleet\n`);
+  } finally {
+    await fleet.stop();
+    await new Promise<void>((r) => control.close(() => r()));
+    rmSync(join(dir, 'sim.json'), { force: true });
+    rmSync(socket, { force: true });
+  }
+}
+
+function printStatus(nodes: NodeStatus[]): void {
+  const rows = nodes.map((n) => [n.name, n.role, `${n.address}:${n.port}`, n.stage, n.ready ? 'yes' : 'no', n.version, n.bootId.slice(0, 8), n.etcd ? `${n.etcd.state}${n.etcd.memberIdHex ? ` ${n.etcd.memberIdHex}` : ''}${n.etcd.healthy ? ' healthy' : ''}` : '-', String(n.record.length)]);
+  const header = ['NAME', 'ROLE', 'ADDRESS', 'STAGE', 'READY', 'VERSION', 'BOOT', 'ETCD', 'CALLS'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
 
 /** `talos-fleet sim ...`: run and steer a simulated Talos fleet. */
 export function registerSim(program: Command): void {
-  program.command('sim').description('Run and steer a simulated Talos fleet on loopback addresses.');
+  const sim = program.command('sim').description('Run and steer a simulated Talos fleet on loopback addresses (real gRPC, mTLS and etcd).');
+
+  sim
+    .command('up')
+    .description('Start a simulated fleet and run it in the foreground until interrupted.')
+    .option('--nodes <counts>', 'how many control planes and workers, e.g. 3cp,2w', '3cp,2w')
+    .option('--dir <dir>', 'directory for the nodes\' disks, etcd data, sim.json and talosconfig', '.sim')
+    .option('--state <state>', 'maintenance (waiting for apply-config) or bootstrapped (installed, etcd bootstrapped)', 'bootstrapped')
+    .option('--version <version>', 'Talos version the nodes run', DEFAULT_TALOS_VERSION)
+    .option('--time-scale <factor>', 'multiplies simulated durations: 1 is realistic, 0.01 is 100x faster', '1')
+    .option('--base-address <ip>', 'loopback address of the first node; the others follow', '127.0.0.11')
+    .option('--port <port>', 'Talos API port of every node (default 50000)')
+    .option('--cluster-name <name>', 'cluster name for --state bootstrapped', 'sim')
+    .action((opts: UpOptions) => up(opts));
+
+  sim
+    .command('status')
+    .description('Show each node\'s stage, version, boot id, etcd member and the mutating calls it received.')
+    .option('--dir <dir>', 'directory of the running fleet', '.sim')
+    .option('--json', 'print JSON (includes every node\'s call record)', false)
+    .action(async (opts: { dir: string; json: boolean }) => {
+      const nodes = await fetchStatus(resolve(opts.dir));
+      if (opts.json) process.stdout.write(`${JSON.stringify(nodes, null, 2)}\n`);
+      else printStatus(nodes);
+    });
+
+  sim
+    .command('fault')
+    .description(`Inject a fault into a node: ${FAULTS.join(', ')} (slow-reboot=FACTOR).`)
+    .argument('<node>', 'node name or address')
+    .argument('<fault>', 'the fault')
+    .option('--dir <dir>', 'directory of the running fleet', '.sim')
+    .action(async (node: string, fault: string, opts: { dir: string }) => {
+      await injectFault(resolve(opts.dir), node, fault);
+      process.stderr.write(`${fault} injected into ${node}\n`);
+    });
 }

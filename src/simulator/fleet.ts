@@ -12,6 +12,7 @@ import { contextIdentity, type Talosconfig } from '../talos/talosconfig';
 import { ApidProxy, defaultTargetAddress } from './api/proxy';
 import { nodeRouter } from './api/router';
 import type { FleetView } from './api/types';
+import type { SimManifest } from './control';
 import { GrpcServer } from './grpc/server';
 import { SimulatedNode, type NodeEnvironment, type NodeRole, type MachineStage } from './node';
 import { DEFAULT_TIMINGS, SimClock, type Timings } from './timing';
@@ -300,10 +301,15 @@ export class SimulatedFleet implements FleetView {
     await Promise.all(this.nodes().map((n) => n.powerOff(true)));
   }
 
-  /** Writes `sim.json` describing the fleet for other processes (CLI, tests, the demo). */
-  writeManifest(extra: Record<string, unknown> = {}): string {
+  /** True when every node's disks hold an installed configuration (a fleet directory being reused). */
+  isProvisioned(): boolean {
+    return this.nodes().every((n) => n.config !== undefined && n.installed !== undefined);
+  }
+
+  /** Writes `sim.json` describing the fleet for other processes (CLI, tests, the demo); atomically. */
+  writeManifest(extra: { control: string; talosconfig?: string }): string {
     const path = join(this.options.dir, 'sim.json');
-    const manifest = {
+    const manifest: SimManifest = {
       nodes: this.nodes().map((n) => ({
         name: n.name,
         role: n.spec.role,

@@ -11,7 +11,7 @@ import { Code, GrpcError, type GrpcServer, type TlsOptions } from './grpc/server
 import { LogBuffer } from './logs';
 import { serviceIds, ServiceTable } from './services';
 import type { SimClock } from './timing';
-import { compareSemVer, imageTag, installerPreflightProblem, parseSemVer } from './versions';
+import { imageTag, installerPreflightProblem, parseSemVer } from './versions';
 
 /** Machine stages as MachineStatus reports them. */
 export type MachineStage = 'MAINTENANCE' | 'BOOTING' | 'INSTALLING' | 'RUNNING' | 'REBOOTING' | 'SHUTTING_DOWN' | 'RESETTING' | 'UPGRADING';
@@ -118,7 +118,12 @@ export class SimulatedNode {
     this.version = spec.isoVersion;
     this.services = new ServiceTable((s, msg) => {
       this.log(s.id, msg);
-      this.events.publish('machine.ServiceStateEvent', { service: s.id, action: s.state.toUpperCase(), message: msg });
+      this.events.publish('machine.ServiceStateEvent', {
+        service: s.id,
+        action: s.state.toUpperCase(),
+        message: msg,
+        health: { unknown: s.health.unknown, healthy: s.health.healthy, lastMessage: s.health.lastMessage },
+      });
     });
     if (spec.role === 'controlplane') {
       this.etcd = new EtcdService(

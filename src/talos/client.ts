@@ -154,6 +154,18 @@ export class TalosClient {
     return this.conn.serverStream(`${M}Logs`, { namespace: 'system', tailLines: -1, ...request }, target, options);
   }
 
+  /** Reads a file from the node (admin only), as a byte stream. */
+  read(path: string, target: Target, options?: CallOptions): Readable {
+    return this.conn.byteStream(`${M}Read`, { path }, target, options);
+  }
+
+  /** The node's current boot id: it changes on every boot, which is how a finished reboot is recognized. */
+  async bootId(target: Target, options?: CallOptions): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.read('/proc/sys/kernel/random/boot_id', target, options)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').trim();
+  }
+
   /** Kernel log lines. */
   dmesg(request: machine.DmesgRequest = {}, target?: Target, options?: CallOptions): AsyncGenerator<NodeMessage<machine.Data>> {
     return this.conn.serverStream(`${M}Dmesg`, request, target, options);

@@ -128,7 +128,7 @@ export class Connection {
 
   /** The node a reply item belongs to: apid's stamp, else the node we addressed, else the endpoint itself. */
   private nodeOf(item: MessageWithMetadata, target: Target, address: string): string {
-    return item.metadata?.hostname || target.node || (target.nodes?.length === 1 ? target.nodes[0] : hostOf(address));
+    return item.metadata?.hostname || target.node || (target.nodes?.length === 1 ? target.nodes[0]! : hostOf(address));
   }
 
   private toResult<T extends MessageWithMetadata>(item: T, method: MethodInfo, target: Target, address: string): NodeResult<T> {
@@ -159,7 +159,7 @@ export class Connection {
     let lastError: TalosApiError | undefined;
     for (let attempt = 0; attempt < this.clients.length; attempt++) {
       const index = (this.current + attempt) % this.clients.length;
-      const { address, client } = this.clients[index];
+      const { address, client } = this.clients[index]!;
       try {
         const reply = await this.invokeUnary<Req, Res>(client, method, request, metadata, options);
         this.current = index;
@@ -190,7 +190,7 @@ export class Connection {
   }
 
   private get endpoint(): { address: string; client: grpc.Client } {
-    return this.clients[this.current];
+    return this.clients[this.current]!;
   }
 
   /** A server stream; each message is tagged with its node, and a node's failure arrives as an error entry. */

@@ -21,8 +21,8 @@ export class NodeErrors extends FleetError {
 
 /** The values of every node, or a {@link NodeErrors} naming each node that failed. */
 export function allValues<T>(results: NodeResult<T>[]): T[] {
-  const errors = results.filter((r) => r.error).map((r) => r.error!);
-  if (errors.length === 1) throw errors[0];
+  const errors = results.flatMap((r) => (r.error ? [r.error] : []));
+  if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new NodeErrors(errors);
   return results.map((r) => r.value as T);
 }
@@ -32,5 +32,5 @@ export function onlyValue<T>(results: NodeResult<T>[]): T {
   if (results.length !== 1) {
     throw new FleetError('unexpected_reply', `expected a reply from exactly one node, got ${results.length} (${results.map((r) => r.node).join(', ')})`);
   }
-  return allValues(results)[0];
+  return allValues(results)[0]!;
 }

@@ -30,6 +30,7 @@ const RULES: Record<string, string[]> = {
   [`${M}Dmesg`]: [A, O, R],
   [`${M}Events`]: [A, O, R],
   [`${M}Kubeconfig`]: [A],
+  [`${M}Read`]: [A],
   [`${M}GenerateClientConfiguration`]: [A],
   [`${M}EtcdSnapshot`]: [A, O, B],
   [`${M}EtcdRecover`]: [A],

@@ -143,12 +143,13 @@ export const machineHandlers: Record<string, Impl> = {
         if ((mode === 'NO_REBOOT' || mode === 'TRY') && needsReboot) {
           throw new GrpcError(Code.INVALID_ARGUMENT, 'this config change can\'t be applied in immediate mode: it needs a reboot (use mode "auto", "reboot" or "staged")');
         }
-        const details = {
+        const modeDetails: Record<string, string> = {
           REBOOT: 'Applied configuration with a reboot',
           NO_REBOOT: 'Applied configuration without a reboot',
           STAGED: 'Staged configuration to be applied after the next reboot',
           TRY: `Applied configuration without a reboot; it will be rolled back in ${durationMs(req.tryModeTimeout) || 60_000} ms unless applied again`,
-        }[mode as 'REBOOT']!;
+        };
+        const details = modeDetails[mode] ?? '';
         if (req.dryRun) {
           return one({ warnings: [], mode, modeDetails: `Dry run summary:\n${details} (skipped in dry-run).\n` });
         }
@@ -253,6 +254,20 @@ export const machineHandlers: Record<string, Impl> = {
       await followUntilAborted<MachineEvent>(ctx.signal, (push) => node.events.subscribe(push), async (e) => {
         if (!req.withActorId || e.actorId === req.withActorId) await toMessage(e);
       });
+    },
+  },
+
+  Read: {
+    stream: async (req: { path: string }, { node }, send) => {
+      // The files talosctl reads: the boot id (to tell that a reboot happened) and the OS release.
+      const files: Record<string, string> = {
+        '/proc/sys/kernel/random/boot_id': `${node.bootId}\n`,
+        '/etc/os-release': `NAME="Talos"\nID=talos\nVERSION_ID=${node.version}\nPRETTY_NAME="Talos (${node.version})"\n`,
+        '/proc/sys/kernel/hostname': `${node.hostname}\n`,
+      };
+      const content = files[req.path];
+      if (content === undefined) throw new GrpcError(Code.NOT_FOUND, `open ${req.path}: no such file or directory`);
+      await send({ bytes: Buffer.from(content) });
     },
   },
 

@@ -25,7 +25,7 @@ interface BackendError {
 
 function errorMetadata(target: string, err: BackendError): { hostname: string; error: string; status: { code: number; message: string } } {
   const code = typeof err.code === 'number' ? err.code : Code.UNKNOWN;
-  const message = err.details ?? err.message ?? String(err);
+  const message = err.details ?? err.message ?? 'unknown error';
   return { hostname: target, error: `rpc error: code = ${grpcCodeName(code)} desc = ${message}`, status: { code, message } };
 }
 
@@ -138,7 +138,7 @@ export class ApidProxy {
         handle: async (requests, ctx) => {
           const backends = targets.map((t) => ({ target: t, ...this.clientStream(t, method, ctx, roles) }));
           for await (const msg of requests) {
-            await Promise.all(backends.map((b) => (b.call.write(msg) ? undefined : new Promise((r) => b.call.once('drain', r)))));
+            await Promise.all(backends.map((b) => (b.call.write(msg) ? Promise.resolve() : new Promise((r) => b.call.once('drain', r)))));
           }
           for (const b of backends) b.call.end();
           return Buffer.concat(await Promise.all(backends.map((b) => reply(b.target, () => b.reply))));
@@ -153,7 +153,7 @@ export class ApidProxy {
 
   /** One-to-one: the call goes to the target verbatim, its errors come back as they are. */
   oneToOne(method: MethodInfo, target: string, roles: string[]): Handler {
-    const asGrpcError = (err: BackendError) => new GrpcError(typeof err.code === 'number' ? err.code : Code.UNKNOWN, err.details ?? err.message ?? String(err));
+    const asGrpcError = (err: BackendError) => new GrpcError(typeof err.code === 'number' ? err.code : Code.UNKNOWN, err.details ?? err.message ?? 'unknown error');
     if (method.responseStream) {
       return {
         kind: 'server-stream',

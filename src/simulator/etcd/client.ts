@@ -116,7 +116,7 @@ export class EtcdClient {
 
   /** Streams a consistent snapshot of this member's database (bbolt file + SHA-256 trailer) in etcd's own chunks. */
   snapshot(): Readable & AsyncIterable<{ blob: Buffer; remaining_bytes: string }> {
-    const stream = (this.maintenance as unknown as { Snapshot(req: unknown): grpc.ClientReadableStream<unknown> }).Snapshot({});
-    return stream as unknown as Readable & AsyncIterable<{ blob: Buffer; remaining_bytes: string }>;
+    const maintenance = this.maintenance as unknown as { Snapshot(req: unknown): Readable & AsyncIterable<{ blob: Buffer; remaining_bytes: string }> };
+    return maintenance.Snapshot({});
   }
 }

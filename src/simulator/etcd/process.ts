@@ -19,6 +19,12 @@ export interface EtcdProcessOptions {
   etcdctlBin: string;
 }
 
+/** Every etcd child still running, so that they die with us even when we exit without stopping them. */
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
 /** Raised when etcd does not come up; carries the tail of its log. */
 export class EtcdStartError extends Error {}
 
@@ -74,9 +80,11 @@ export class EtcdProcess {
     );
     closeSync(log);
     this.child = child;
+    liveChildren.add(child);
     this.frozen = false;
     this.exited = new Promise<void>((resolve) => {
       child.once('exit', () => {
+        liveChildren.delete(child);
         if (this.child === child) this.child = undefined;
         resolve();
       });

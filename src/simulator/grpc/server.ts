@@ -118,6 +118,15 @@ async function* readMessages(stream: http2.ServerHttp2Stream): AsyncGenerator<Bu
   if (pending.length) throw new GrpcError(Code.INTERNAL, 'request ended in the middle of a message');
 }
 
+/** Percent-encodes a status message as the gRPC spec asks: only bytes outside printable ASCII, and '%'. */
+function encodeGrpcMessage(message: string): string {
+  let out = '';
+  for (const b of Buffer.from(message, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 function frame(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);
   out[0] = 0;
@@ -179,7 +188,7 @@ class BatchedWriter implements MessageWriter {
   /** Ends the call with a status; a call that never sent anything gets a trailers-only response. */
   async finish(code: number, message: string): Promise<void> {
     if (this.stream.destroyed || this.stream.closed) return;
-    const trailers = { 'grpc-status': String(code), ...(message ? { 'grpc-message': encodeURIComponent(message) } : {}) };
+    const trailers = { 'grpc-status': String(code), ...(message ? { 'grpc-message': encodeGrpcMessage(message) } : {}) };
     if (!this.headersSent && !this.batch.length) {
       this.headersSent = true;
       this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });

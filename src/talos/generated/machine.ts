@@ -63,6 +63,7 @@ import type { Memory as _machine_Memory, Memory__Output as _machine_Memory__Outp
 import type { MemoryResponse as _machine_MemoryResponse, MemoryResponse__Output as _machine_MemoryResponse__Output } from './machine/MemoryResponse';
 import type { PhaseEvent as _machine_PhaseEvent, PhaseEvent__Output as _machine_PhaseEvent__Output } from './machine/PhaseEvent';
 import type { PlatformInfo as _machine_PlatformInfo, PlatformInfo__Output as _machine_PlatformInfo__Output } from './machine/PlatformInfo';
+import type { ReadRequest as _machine_ReadRequest, ReadRequest__Output as _machine_ReadRequest__Output } from './machine/ReadRequest';
 import type { Reboot as _machine_Reboot, Reboot__Output as _machine_Reboot__Output } from './machine/Reboot';
 import type { RebootRequest as _machine_RebootRequest, RebootRequest__Output as _machine_RebootRequest__Output } from './machine/RebootRequest';
 import type { RebootResponse as _machine_RebootResponse, RebootResponse__Output as _machine_RebootResponse__Output } from './machine/RebootResponse';
@@ -180,6 +181,7 @@ export interface ProtoGrpcType {
     MemoryResponse: MessageTypeDefinition<_machine_MemoryResponse, _machine_MemoryResponse__Output>
     PhaseEvent: MessageTypeDefinition<_machine_PhaseEvent, _machine_PhaseEvent__Output>
     PlatformInfo: MessageTypeDefinition<_machine_PlatformInfo, _machine_PlatformInfo__Output>
+    ReadRequest: MessageTypeDefinition<_machine_ReadRequest, _machine_ReadRequest__Output>
     Reboot: MessageTypeDefinition<_machine_Reboot, _machine_Reboot__Output>
     RebootRequest: MessageTypeDefinition<_machine_RebootRequest, _machine_RebootRequest__Output>
     RebootResponse: MessageTypeDefinition<_machine_RebootResponse, _machine_RebootResponse__Output>

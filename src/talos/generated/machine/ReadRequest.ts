@@ -1,0 +1,10 @@
+// Original file: /work/main/src/talos/proto/machine/machine.proto
+
+
+export interface ReadRequest {
+  'path'?: (string);
+}
+
+export interface ReadRequest__Output {
+  'path': (string);
+}
