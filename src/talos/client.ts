@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type * as machine from './types';
 import { Connection, type CallOptions, type ConnectionOptions, type NodeMessage, type Target } from './connection';
 import { mutualTlsCredentials, maintenanceCredentials } from './credentials';
-import type { ClientIdentity } from './talosconfig';
+import { FleetError } from '../errors';
+import { contextIdentity, loadTalosconfig, resolveTalosconfigPath, type ClientIdentity } from './talosconfig';
 import { messageCodec, unpackAny } from './codec';
 import { extractKubeconfig } from './kubeconfig';
 import { onlyValue, type NodeResult } from './replies';
@@ -34,6 +35,22 @@ export class TalosClient {
   /** A client authenticated with mutual TLS (the CA, certificate and key of a talosconfig context). */
   static withIdentity(identity: ClientIdentity, options: TalosClientOptions): TalosClient {
     return new TalosClient({ ...options, credentials: mutualTlsCredentials(identity) });
+  }
+
+  /**
+   * A client from a talosconfig, as talosctl builds one: the file from `path`, else `$TALOSCONFIG`, else
+   * `~/.talos/config`; the named context, else the current one; its endpoints unless `endpoints` overrides them.
+   * Every problem (missing file, unknown context, bad certificate or key, no endpoints) names the file and context.
+   */
+  static fromTalosconfig(options: Omit<TalosClientOptions, 'endpoints'> & { path?: string; context?: string; endpoints?: string[] } = {}): TalosClient {
+    const path = options.path ?? resolveTalosconfigPath();
+    const { name, context, identity } = contextIdentity(loadTalosconfig(path), options.context, `talosconfig ${path}`);
+    if (!identity) throw new FleetError('talosconfig_context', `talosconfig ${path} context "${name}" has no ca, crt and key: it cannot authenticate to the Talos API`);
+    const endpoints = options.endpoints ?? context.endpoints;
+    if (!endpoints.length) {
+      throw new FleetError('no_endpoints', `talosconfig ${path} context "${name}" has no endpoints: add the control plane addresses (talosctl config endpoint ...) or pass endpoints`);
+    }
+    return TalosClient.withIdentity(identity, { ...options, endpoints });
   }
 
   /**

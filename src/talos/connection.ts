@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Readable } from 'node:stream';
 import { FleetError } from '../errors';
 import { METHODS, messageCodec, type MethodInfo } from './codec';
+import { TalosChannelCredentials } from './credentials';
 import { fromStatus, toTalosError, type ErrorSite, type TalosApiError } from './errors';
 import type { NodeResult } from './replies';
 
@@ -72,6 +73,7 @@ function neverConnected(err: TalosApiError): boolean {
 export class Connection {
   private readonly clients: { address: string; client: grpc.Client }[];
   private current = 0;
+  private readonly credentials: grpc.ChannelCredentials;
   readonly timeoutMs: number;
 
   constructor(options: ConnectionOptions) {
@@ -79,6 +81,7 @@ export class Connection {
       throw new FleetError('no_endpoints', 'no Talos API endpoints configured: set `endpoints` in the talosconfig context or pass them explicitly');
     }
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.credentials = options.credentials;
     const channelOptions: grpc.ChannelOptions = {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -120,6 +123,16 @@ export class Connection {
 
   private callOptions(timeoutMs: number | undefined): grpc.CallOptions {
     return timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
+  }
+
+  /** Maps a call failure, adding the TLS reason when grpc-js only says the connection failed. */
+  private error(err: unknown, site: ErrorSite): TalosApiError {
+    const e = err as { code?: number; details?: string };
+    const tls = this.credentials instanceof TalosChannelCredentials && site.endpoint ? this.credentials.handshakeFailure(hostOf(site.endpoint)) : undefined;
+    if (tls && e.code === grpc.status.UNAVAILABLE && !String(e.details).includes(tls)) {
+      return toTalosError({ code: e.code, details: `${e.details ?? ''} (TLS: ${tls})` }, site);
+    }
+    return toTalosError(err, site);
   }
 
   private site(method: MethodInfo, target: Target, address: string, node?: string): ErrorSite {
@@ -165,7 +178,7 @@ export class Connection {
         this.current = index;
         return { reply, address };
       } catch (err) {
-        lastError = toTalosError(err, this.site(method, target, address));
+        lastError = this.error(err, this.site(method, target, address));
         if (!neverConnected(lastError)) throw lastError;
       }
     }
@@ -212,7 +225,7 @@ export class Connection {
     try {
       for await (const msg of call as AsyncIterable<Msg>) yield this.toResult(msg, method, target, address);
     } catch (err) {
-      throw toTalosError(err, this.site(method, target, address));
+      throw this.error(err, this.site(method, target, address));
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       call.cancel();
@@ -251,7 +264,7 @@ export class Connection {
     call.on('end', () => out.push(null));
     call.on('error', (err: { code?: grpc.status }) => {
       if (err.code === grpc.status.CANCELLED && out.destroyed) return;
-      out.destroy(toTalosError(err, this.site(method, target, address)));
+      out.destroy(this.error(err, this.site(method, target, address)));
     });
     options.signal?.addEventListener('abort', () => out.destroy(toTalosError({ code: grpc.status.CANCELLED, details: 'cancelled by caller' }, this.site(method, target, address))), { once: true });
     return out;
@@ -293,7 +306,7 @@ export class Connection {
       const value = await reply;
       return (value.messages ?? []).map((item) => this.toResult(item, method, target, address));
     } catch (err) {
-      throw toTalosError(err, this.site(method, target, address));
+      throw this.error(err, this.site(method, target, address));
     }
   }
 }

@@ -22,7 +22,19 @@ type Verification = { kind: 'ca'; ca: string } | { kind: 'none' } | { kind: 'fin
  *   --insecure) or its public key must match an SPKI fingerprint (talosctl --cert-fingerprint).
  * It also avoids sending an IP address as SNI, which RFC 6066 forbids and Node warns about.
  */
-class TalosChannelCredentials extends grpc.ChannelCredentials {
+export class TalosChannelCredentials extends grpc.ChannelCredentials {
+  /**
+   * The TLS failure of the latest connection attempt per host. With TLS 1.3 a node rejects our certificate
+   * (unknown CA, expired) only after the handshake looks complete to us, and grpc-js then reports a bare
+   * "Failed to connect"; this keeps the real reason so errors can say what is wrong.
+   */
+  private readonly handshakeFailures = new Map<string, string>();
+
+  /** The TLS alert or error seen on the latest connection to `host`, if any. */
+  handshakeFailure(host: string): string | undefined {
+    return this.handshakeFailures.get(host);
+  }
+
   constructor(
     private readonly verification: Verification,
     private readonly clientCert?: { crt: string; key: string },
@@ -45,6 +57,7 @@ class TalosChannelCredentials extends grpc.ChannelCredentials {
   ): ReturnType<grpc.ChannelCredentials['_createSecureConnector']> {
     const host = target.path.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     const verification = this.verification;
+    const failures = this.handshakeFailures;
     const options: ConnectionOptions = {
       ALPNProtocols: ['h2'],
       minVersion: 'TLSv1.2',
@@ -56,6 +69,7 @@ class TalosChannelCredentials extends grpc.ChannelCredentials {
     };
     return {
       connect(socket: Socket) {
+        failures.delete(host);
         return new Promise((resolve, reject) => {
           const tls = tlsConnect({ ...options, socket }, () => {
             if (verification.kind === 'fingerprint') {
@@ -67,9 +81,20 @@ class TalosChannelCredentials extends grpc.ChannelCredentials {
                 return;
               }
             }
+            // Node-based servers (and proxies) drop a connection whose client certificate they reject without a
+            // TLS alert; a close this soon after the handshake is that rejection, not a reboot.
+            const connectedAt = Date.now();
+            tls.once('close', () => {
+              if (Date.now() - connectedAt < 2_000 && !failures.has(host)) {
+                failures.set(host, 'the node closed the connection right after the TLS handshake: it did not accept our client certificate (unknown CA, expired or missing)');
+              }
+            });
             resolve({ socket: tls, secure: true });
           });
-          tls.on('error', reject);
+          tls.on('error', (err) => {
+            failures.set(host, err.message);
+            reject(err);
+          });
         });
       },
       waitForReady: () => Promise.resolve(),

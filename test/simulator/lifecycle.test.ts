@@ -9,7 +9,7 @@ let cp1: string, cp2: string, cp3: string, w1: string;
 
 beforeAll(async () => {
   t = await startFleet({ nodes: '3cp,1w', state: 'bootstrapped', version: 'v1.9.5' });
-  ({ 'cp-1': cp1, 'cp-2': cp2, 'cp-3': cp3, 'w-1': w1 } = t.address as Record<string, string>);
+  [cp1, cp2, cp3, w1] = ['cp-1', 'cp-2', 'cp-3', 'w-1'].map((n) => t.addr(n)) as [string, string, string, string];
   // Through cp-1: the tests below reboot and upgrade the other nodes, never the endpoint itself.
   client = t.client([cp1]);
 }, 120_000);

@@ -22,8 +22,8 @@ export interface TestFleet {
   dir: string;
   talosconfig?: Talosconfig;
   identity?: ClientIdentity;
-  /** Addresses by node name. */
-  address: Record<string, string>;
+  /** The address of a node by name. */
+  addr(name: string): string;
   /** A client through the given endpoints (the first control plane by default), authenticated as admin. */
   client(endpoints?: string[]): TalosClient;
   stop(): Promise<void>;
@@ -44,13 +44,12 @@ export async function startFleet(opts: { nodes: string; state: 'maintenance' | '
     throw err;
   }
   const identity = talosconfig ? contextIdentity(talosconfig).identity : undefined;
-  const address = Object.fromEntries(fleet.nodes().map((n) => [n.name, n.spec.address]));
   return {
     fleet,
     dir,
     talosconfig,
     identity,
-    address,
+    addr: (name) => fleet.node(name).spec.address,
     client(endpoints = [fleet.nodes()[0]!.spec.address]) {
       if (!identity) throw new Error('this fleet has no admin identity (it was started in maintenance mode)');
       const c = TalosClient.withIdentity(identity, { endpoints, timeoutMs: 10_000 });

@@ -16,7 +16,7 @@ let cp1: string, cp2: string, cp3: string, w1: string;
 
 beforeAll(async () => {
   t = await startFleet({ nodes: '3cp,1w', state: 'bootstrapped' });
-  ({ 'cp-1': cp1, 'cp-2': cp2, 'cp-3': cp3, 'w-1': w1 } = t.address as Record<string, string>);
+  [cp1, cp2, cp3, w1] = ['cp-1', 'cp-2', 'cp-3', 'w-1'].map((n) => t.addr(n)) as [string, string, string, string];
   client = t.client();
 }, 120_000);
 
@@ -140,7 +140,7 @@ describe('etcd', () => {
     const leaderId = onlyValue(await client.etcdStatus({ nodes: [cp1] })).memberStatus!.leader;
     const members = onlyValue(await client.etcdMemberList({}, { nodes: [cp1] })).members;
     const leader = members.find((m) => m.id === leaderId)!;
-    const leaderAddress = t.address[leader.hostname]!;
+    const leaderAddress = t.addr(leader.hostname);
     const reply = onlyValue(await client.etcdForfeitLeadership({ nodes: [leaderAddress] }));
     expect(reply.member).not.toBe(leader.hostname);
     expect(members.map((m) => m.hostname)).toContain(reply.member);
