@@ -7,6 +7,7 @@ import { renderNodeConfig } from '../config/node';
 import { FleetError } from '../errors';
 import { requireTool } from '../tools/binaries';
 import { TalosClient } from '../talos/client';
+import { spkiFingerprint } from '../talos/credentials';
 import { allValues } from '../talos/replies';
 import { contextIdentity, type Talosconfig } from '../talos/talosconfig';
 import { ApidProxy, defaultTargetAddress } from './api/proxy';
@@ -56,6 +57,8 @@ export interface NodeStatus {
   sequence?: string;
   etcd?: { state: string; memberId?: string; memberIdHex?: string; healthy: boolean };
   faults: SimulatedNode['faults'] & { etcdFrozen: boolean };
+  /** SPKI fingerprint of the maintenance-mode certificate, as the console shows it (talosctl --cert-fingerprint). */
+  maintenanceFingerprint?: string;
   record: SimulatedNode['record'];
 }
 
@@ -291,6 +294,7 @@ export class SimulatedFleet implements FleetView {
         ? { etcd: { state: n.etcd.state, ...(n.etcd.memberId ? { memberId: n.etcd.memberId, memberIdHex: BigInt(n.etcd.memberId).toString(16) } : {}), healthy: n.etcd.healthy } }
         : {}),
       faults: { ...n.faults, etcdFrozen: !!n.etcd?.process.isFrozen },
+      ...(n.inMaintenance && n.maintenanceCertificate ? { maintenanceFingerprint: spkiFingerprint(n.maintenanceCertificate) } : {}),
       record: n.record,
     }));
   }
