@@ -17,10 +17,15 @@ export function grpcCodeName(code: number): string {
 }
 
 /**
- * Messages Talos uses for conditions that clear up by themselves: bootstrap before CRI is up,
- * time not yet in sync, etcd not yet ready for recovery, the etcd upgrade lock held by another node.
+ * Messages for conditions that clear up by themselves: bootstrap before CRI is up, time not yet in sync,
+ * etcd not yet ready for recovery, the etcd upgrade lock held by another node, etcd reconfiguring.
  */
-const TRANSIENT_MESSAGES = [/\bnot (available|ready|in sync)\b.*\byet\b/i, /failed to acquire upgrade mutex/i];
+const TRANSIENT_MESSAGES = [
+  /\bnot (available|ready|in sync)\b.*\byet\b/i,
+  /failed to acquire upgrade mutex/i,
+  // etcd refuses membership changes for a few seconds after a member (re)joins, and during elections.
+  /etcdserver: (unhealthy cluster|leader changed|no leader)/i,
+];
 
 /** TLS failures: retrying the same certificates against the same node cannot help. */
 const TLS_FAILURE = /certificate|self[- ]signed|unable to verify|handshake|alert|ERR_SSL|SSL routines|wrong version number/i;

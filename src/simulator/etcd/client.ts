@@ -110,6 +110,12 @@ export class EtcdClient {
     await this.call(this.kv, 'Range', { key: Buffer.from('health'), serializable: false, count_only: true }, timeoutMs);
   }
 
+  /** The value of a key (a linearizable read), or undefined when it is absent. */
+  async get(key: string): Promise<Buffer | undefined> {
+    const res = await this.call<{ kvs: { value: Buffer }[] }>(this.kv, 'Range', { key: Buffer.from(key) });
+    return res.kvs[0]?.value;
+  }
+
   put(key: string | Buffer, value: Buffer): Promise<unknown> {
     return this.call(this.kv, 'Put', { key: Buffer.from(key), value }, 30_000);
   }

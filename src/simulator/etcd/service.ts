@@ -227,7 +227,18 @@ export class EtcdService {
     const client = this.client(10_000);
     try {
       const status = await client.status();
-      await client.memberRemove(status.header.member_id);
+      // etcd refuses reconfiguration while a member joined less than 5 s ago ("unhealthy cluster"); Talos keeps
+      // retrying for up to 5 minutes, so do we (in real time: etcd's own clock does not scale).
+      const deadline = Date.now() + Math.max(this.clock.real(5 * 60_000), 30_000);
+      for (;;) {
+        try {
+          await client.memberRemove(status.header.member_id);
+          break;
+        } catch (err) {
+          if (!/unhealthy cluster/.test((err as Error).message) || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
     } finally {
       client.close();
     }
