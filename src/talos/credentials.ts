@@ -91,7 +91,7 @@ export class TalosChannelCredentials extends grpc.ChannelCredentials {
             });
             resolve({ socket: tls, secure: true });
           });
-          tls.on('error', (err) => {
+          tls.on('error', (err: Error) => {
             failures.set(host, err.message);
             reject(err);
           });

@@ -36,7 +36,8 @@ afterAll(async () => {
 describe('a node in maintenance mode', () => {
   it('answers without a client certificate, but only the maintenance API', async () => {
     const client = insecure(cp1);
-    await expect(client.version()).rejects.toMatchObject({ code: 'unimplemented', message: expect.stringContaining('API is not implemented in maintenance mode') });
+    await expect(client.version()).rejects.toMatchObject({ code: 'unimplemented' });
+    await expect(client.version()).rejects.toThrow('API is not implemented in maintenance mode');
     expect((await client.machineStatus({})).stage).toBe('MACHINE_STAGE_MAINTENANCE');
     await expect(client.machineConfig({})).rejects.toMatchObject({ code: 'permission_denied' });
   });
@@ -51,13 +52,11 @@ describe('a node in maintenance mode', () => {
 
   it('refuses an invalid configuration with InvalidArgument and stays in maintenance', async () => {
     const broken = configs.controlplane.replace(/endpoint: https:\/\/[^\n]+/, 'endpoint: not-a-url');
-    await expect(insecure(cp1).applyConfiguration({ data: broken, mode: 'AUTO' })).rejects.toMatchObject({
-      code: 'invalid_argument',
-      message: expect.stringContaining('cluster.controlPlane.endpoint'),
-    });
+    await expect(insecure(cp1).applyConfiguration({ data: broken, mode: 'AUTO' })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(insecure(cp1).applyConfiguration({ data: broken, mode: 'AUTO', dryRun: true })).rejects.toThrow('cluster.controlPlane.endpoint');
     await expect(insecure(cp1).applyConfiguration({ data: configs.controlplane, mode: 'NO_REBOOT' })).rejects.toMatchObject({ code: 'unimplemented' });
     expect((await insecure(cp1).machineStatus({})).stage).toBe('MACHINE_STAGE_MAINTENANCE');
-    expect(t.fleet.node('cp-1').record.map((r) => r.outcome)).toEqual(['InvalidArgument', 'Unimplemented']);
+    expect(t.fleet.node('cp-1').record.map((r) => r.outcome)).toEqual(['InvalidArgument', 'InvalidArgument', 'Unimplemented']);
   });
 
   it('installs from a generated controlplane.yaml and then serves the generated talosconfig over mutual TLS', async () => {
