@@ -61,6 +61,16 @@ function hostOf(address: string): string {
   return address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
 }
 
+/**
+ * Runs `fn` when `signal` aborts; returns a function that detaches it. Callers often pass one signal (an
+ * activity's cancellation) to many calls, so every listener is removed when its call ends.
+ */
+function onAbort(signal: AbortSignal | undefined, fn: () => void): () => void {
+  if (!signal) return () => undefined;
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
+}
+
 /** A failed connection attempt: safe to repeat on another endpoint, because the request never left. */
 function neverConnected(err: TalosApiError): boolean {
   return err.grpcCode === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(err.detail);
@@ -189,6 +199,7 @@ export class Connection {
     const req = messageCodec<Req>(method.requestType);
     const res = messageCodec<unknown, Res>(method.responseType);
     return new Promise<Res>((resolve, reject) => {
+      let detach = () => undefined as void;
       const call = client.makeUnaryRequest<Req, Res>(
         method.path,
         (v) => req.encode(v),
@@ -196,9 +207,13 @@ export class Connection {
         request,
         metadata,
         this.callOptions(options.timeoutMs ?? this.timeoutMs),
-        (err, value) => (err ? reject(err) : resolve(value!)),
+        (err, value) => {
+          detach();
+          if (err) reject(err);
+          else resolve(value!);
+        },
       );
-      options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+      detach = onAbort(options.signal, () => call.cancel());
     });
   }
 
@@ -220,14 +235,13 @@ export class Connection {
       this.metadata(target, method),
       this.callOptions(options.timeoutMs),
     );
-    const onAbort = () => call.cancel();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const detach = onAbort(options.signal, () => call.cancel());
     try {
       for await (const msg of call as AsyncIterable<Msg>) yield this.toResult(msg, method, target, address);
     } catch (err) {
       throw this.error(err, this.site(method, target, address));
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      detach();
       call.cancel();
     }
   }
@@ -266,7 +280,8 @@ export class Connection {
       if (err.code === grpc.status.CANCELLED && out.destroyed) return;
       out.destroy(this.error(err, this.site(method, target, address)));
     });
-    options.signal?.addEventListener('abort', () => out.destroy(toTalosError({ code: grpc.status.CANCELLED, details: 'cancelled by caller' }, this.site(method, target, address))), { once: true });
+    const detach = onAbort(options.signal, () => out.destroy(toTalosError({ code: grpc.status.CANCELLED, details: 'cancelled by caller' }, this.site(method, target, address))));
+    out.once('close', detach);
     return out;
   }
 
@@ -287,26 +302,33 @@ export class Connection {
         (err, value) => (err ? reject(err) : resolve(value!)),
       );
     });
-    options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    let settled = false;
+    const ended = reply.then(
+      () => void (settled = true),
+      () => void (settled = true),
+    );
+    const detach = onAbort(options.signal, () => call.cancel());
     try {
-      for await (const chunk of source) {
-        for (let offset = 0; offset < chunk.length; offset += UPLOAD_CHUNK_BYTES) {
-          if (!call.write({ bytes: chunk.subarray(offset, offset + UPLOAD_CHUNK_BYTES) })) {
-            await new Promise<void>((resolve) => call.once('drain', resolve));
+      try {
+        // Stop sending as soon as the node has answered: it failed the call, or will not read more.
+        upload: for await (const chunk of source) {
+          for (let offset = 0; offset < chunk.length; offset += UPLOAD_CHUNK_BYTES) {
+            if (settled) break upload;
+            if (!call.write({ bytes: chunk.subarray(offset, offset + UPLOAD_CHUNK_BYTES) })) {
+              await Promise.race([new Promise<void>((resolve) => call.once('drain', resolve)), ended]);
+            }
           }
         }
+        call.end();
+      } catch (err) {
+        call.cancel();
+        await ended;
+        throw err;
       }
-      call.end();
-    } catch (err) {
-      call.cancel();
-      await reply.catch(() => undefined);
-      throw err;
-    }
-    try {
-      const value = await reply;
+      const value = await reply.catch((err: unknown) => Promise.reject(this.error(err, this.site(method, target, address))));
       return (value.messages ?? []).map((item) => this.toResult(item, method, target, address));
-    } catch (err) {
-      throw this.error(err, this.site(method, target, address));
+    } finally {
+      detach();
     }
   }
 }

@@ -170,6 +170,15 @@ describe('etcd', () => {
     expect(status.totalSize).toBeGreaterThan(0);
   });
 
+  it('stops uploading a snapshot as soon as the node refuses it, even from an endless source', async () => {
+    async function* endless(): AsyncGenerator<Buffer> {
+      for (;;) yield Buffer.alloc(64 * 1024, 1);
+    }
+    await expect(client.etcdRecover(endless(), { nodes: [w1] })).rejects.toMatchObject({ code: 'unimplemented' });
+    await expect(client.etcdRecover(endless(), { node: w1 })).rejects.toMatchObject({ code: 'unimplemented' });
+    expect(t.fleet.node('w-1').record.filter((r) => r.method === 'EtcdRecover').map((r) => r.outcome)).toEqual(['Unimplemented', 'Unimplemented']);
+  });
+
   it('refuses a second bootstrap with AlreadyBootstrappedError on every control plane', async () => {
     const results = await client.bootstrap({}, { nodes: [cp1, cp2] });
     for (const r of results) {

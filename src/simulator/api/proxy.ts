@@ -29,6 +29,27 @@ function errorMetadata(target: string, err: BackendError): { hostname: string; e
   return { hostname: target, error: `rpc error: code = ${grpcCodeName(code)} desc = ${message}`, status: { code, message } };
 }
 
+interface StreamBackend {
+  call: grpc.ClientWritableStream<Buffer>;
+  reply: Promise<Buffer>;
+}
+
+/**
+ * Copies the caller's request stream to every backend, with backpressure, until the caller ends it or every
+ * backend has answered (a backend that fails early must not leave us waiting for it to drain).
+ */
+async function forwardRequests(requests: AsyncIterable<Buffer>, backends: StreamBackend[]): Promise<void> {
+  const open = new Set(backends);
+  const done = backends.map((b) => b.reply.then(() => void open.delete(b), () => void open.delete(b)));
+  for await (const msg of requests) {
+    if (open.size === 0) break;
+    await Promise.all(
+      [...open].map((b, i) => (b.call.write(msg) ? Promise.resolve() : Promise.race([new Promise((r) => b.call.once('drain', r)), done[i]]))),
+    );
+  }
+  for (const b of backends) b.call.end();
+}
+
 /** Serializes writes from several backends into one response stream. */
 function serialized(out: MessageWriter): (message: Buffer) => Promise<void> {
   let chain = Promise.resolve();
@@ -137,10 +158,7 @@ export class ApidProxy {
         kind: 'client-stream',
         handle: async (requests, ctx) => {
           const backends = targets.map((t) => ({ target: t, ...this.clientStream(t, method, ctx, roles) }));
-          for await (const msg of requests) {
-            await Promise.all(backends.map((b) => (b.call.write(msg) ? Promise.resolve() : new Promise((r) => b.call.once('drain', r)))));
-          }
-          for (const b of backends) b.call.end();
+          await forwardRequests(requests, backends);
           return Buffer.concat(await Promise.all(backends.map((b) => reply(b.target, () => b.reply))));
         },
       };
@@ -170,10 +188,9 @@ export class ApidProxy {
       return {
         kind: 'client-stream',
         handle: async (requests, ctx) => {
-          const { call, reply } = this.clientStream(target, method, ctx, roles);
-          for await (const msg of requests) if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
-          call.end();
-          return reply.catch((err: BackendError) => Promise.reject(asGrpcError(err)));
+          const backend = this.clientStream(target, method, ctx, roles);
+          await forwardRequests(requests, [backend]);
+          return backend.reply.catch((err: BackendError) => Promise.reject(asGrpcError(err)));
         },
       };
     }

@@ -104,7 +104,8 @@ function parseMetadata(rawHeaders: string[]): Metadata {
 /** Splits an HTTP/2 byte stream into gRPC messages (5-byte prefix: compressed flag, big-endian length). */
 async function* readMessages(stream: http2.ServerHttp2Stream): AsyncGenerator<Buffer> {
   let pending: Buffer = Buffer.alloc(0);
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  // A handler may stop reading early (it already failed); that must not reset the stream before it answers.
+  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     while (pending.length >= 5) {
       const length = pending.readUInt32BE(1);
@@ -273,7 +274,11 @@ export class GrpcServer {
       const handler = router(ctx.path, ctx);
       if (!handler) throw new GrpcError(Code.UNIMPLEMENTED, `unknown method ${ctx.path}`);
       if (handler.kind === 'client-stream') {
-        await writer.write(await handler.handle(readMessages(stream), ctx));
+        try {
+          await writer.write(await handler.handle(readMessages(stream), ctx));
+        } finally {
+          stream.resume(); // discard what the client still sends
+        }
       } else {
         let request: Buffer | undefined;
         for await (const message of readMessages(stream)) {
