@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generateMachineConfigs } from '../../src/config/generate';
+import { renderNodeConfig } from '../../src/config/node';
+import { writeTalosconfig } from '../../src/talos/talosconfig';
+import { requireTool } from '../../src/tools/binaries';
+import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
+
+/**
+ * Wire compatibility with the real talosctl. talosctl is not provisioned by the project (building it from the Go
+ * module proxy takes minutes), so this suite runs when TALOSCTL names a binary: see docs/talosctl-compat.md.
+ */
+const TALOSCTL = process.env.TALOSCTL;
+const suite = TALOSCTL && existsSync(TALOSCTL) ? describe : describe.skip;
+const run = promisify(execFile);
+
+async function talosctl(talosconfig: string, ...args: string[]): Promise<string> {
+  const { stdout, stderr } = await run(TALOSCTL!, ['--talosconfig', talosconfig, ...args], { timeout: 90_000 });
+  return stdout + stderr;
+}
+
+suite('the real talosctl against a bootstrapped simulated fleet', () => {
+  let t: TestFleet;
+  let config: string;
+  let cp1: string, cp2: string, cp3: string, w1: string;
+
+  beforeAll(async () => {
+    t = await startFleet({ nodes: '3cp,1w', state: 'bootstrapped' });
+    [cp1, cp2, cp3, w1] = ['cp-1', 'cp-2', 'cp-3', 'w-1'].map((n) => t.addr(n)) as [string, string, string, string];
+    config = join(t.dir, 'talosconfig');
+    writeTalosconfig(config, t.talosconfig!);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('talosctl version shows every node, through one endpoint', async () => {
+    const out = await talosctl(config, '-n', `${cp1},${w1}`, 'version');
+    expect(out).toContain(`NODE:        ${cp1}`);
+    expect(out).toContain(`NODE:        ${w1}`);
+    expect(out.match(/Tag: +v1\.10\.9/g)).toHaveLength(3);
+    expect(out).toContain('Enabled:     RBAC');
+  });
+
+  it('talosctl service shows etcd running and healthy', async () => {
+    const out = await talosctl(config, '-n', cp2, 'service');
+    expect(out).toMatch(new RegExp(`${cp2.replace(/\./g, '\\.')} +etcd +Running +OK`));
+  });
+
+  it('talosctl etcd members lists the three voting members', async () => {
+    const rows = (await talosctl(config, '-n', cp2, 'etcd', 'members')).trim().split('\n').slice(1);
+    expect(rows.map((r) => r.split(/\s+/)[2]).sort()).toEqual(['cp-1', 'cp-2', 'cp-3']);
+    expect(rows.every((r) => r.trim().endsWith('false'))).toBe(true);
+  });
+
+  it('talosctl etcd snapshot saves a snapshot that etcdctl accepts', async () => {
+    const file = join(t.dir, 'talosctl.snapshot');
+    const out = await talosctl(config, '-n', cp3, 'etcd', 'snapshot', file);
+    expect(out).toContain(`etcd snapshot saved to "${file}"`);
+    const { stdout } = await run(requireTool('etcdctl'), ['snapshot', 'status', file, '--write-out=json'], { env: { ...process.env, ETCDCTL_API: '3' } });
+    expect((JSON.parse(stdout) as { totalKey: number }).totalKey).toBeGreaterThan(0);
+  });
+
+  it('talosctl health passes every check', async () => {
+    const out = await talosctl(config, '-n', cp1, 'health', '--wait-timeout', '60s');
+    expect(out).toContain('waiting for etcd to be healthy: OK');
+    expect(out).toContain('waiting for all k8s nodes to report schedulable: OK');
+  });
+
+  it('talosctl upgrade --wait follows the upgrade to the new version', async () => {
+    const out = await talosctl(config, '-n', w1, 'upgrade', '--image', 'ghcr.io/siderolabs/installer:v1.10.10');
+    expect(out).toContain('post check passed');
+    expect(await talosctl(config, '-n', w1, 'version', '--short')).toContain('Tag:         v1.10.10');
+  });
+});
+
+suite('the real talosctl installing a simulated node from maintenance mode', () => {
+  let t: TestFleet;
+
+  beforeAll(async () => {
+    t = await startFleet({ nodes: '1cp', state: 'maintenance' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('apply-config --insecure installs the node, and bootstrap starts etcd once', async () => {
+    const cp = t.addr('cp-1');
+    const generated = await generateMachineConfigs({ clusterName: 'ctl', endpoint: `https://${cp}:6443`, talosconfigEndpoints: [cp] });
+    const file = join(t.dir, 'controlplane.yaml');
+    writeFileSync(file, renderNodeConfig(generated.controlplane, { hostname: 'cp-1' }));
+    const config = join(t.dir, 'talosconfig');
+    writeTalosconfig(config, generated.talosconfig);
+    await talosctl(config, 'apply-config', '--insecure', '-n', cp, '-f', file);
+    await waitUntil('the node to serve its new identity', async () => (await talosctl(config, '-n', cp, 'version')).includes('v1.10.9'));
+    await waitUntil('etcd to wait for bootstrap', async () => /etcd +Preparing/.test(await talosctl(config, '-n', cp, 'service')));
+    await talosctl(config, '-n', cp, 'bootstrap');
+    await expect(talosctl(config, '-n', cp, 'bootstrap')).rejects.toThrow(/AlreadyExists/);
+    await waitUntil('etcd to be healthy', async () => /etcd +Running +OK/.test(await talosctl(config, '-n', cp, 'service')));
+  });
+});
