@@ -50,8 +50,12 @@ async function up(opts: UpOptions): Promise<void> {
   });
   const control = await serveControl(fleet, socket);
   try {
+    process.stderr.write(`${resuming ? 'resuming' : 'starting'} ${fleet.nodes().length} simulated nodes in ${dir} (time scale ${fleet.clock.timeScale})\n`);
     await fleet.start();
-    if (opts.state === 'bootstrapped' && talosconfig) await fleet.bootstrapCluster(talosconfig);
+    if (opts.state === 'bootstrapped' && talosconfig) {
+      process.stderr.write('every node listens; waiting for etcd and for every node to be ready\n');
+      await fleet.bootstrapCluster(talosconfig);
+    }
     fleet.writeManifest({ control: socket, ...(talosconfig ? { talosconfig: talosconfigPath } : {}) });
     const lines = fleet.status().map((n) => `  ${n.name.padEnd(6)} ${n.role.padEnd(12)} ${n.address}:${n.port}  ${n.stage}`);
     process.stderr.write(

@@ -233,7 +233,8 @@ export class SimulatedFleet implements FleetView {
   async bootstrapCluster(talosconfig: Talosconfig, timeoutMs = 120_000): Promise<void> {
     const controlPlanes = this.nodes().filter((n) => n.role === 'controlplane');
     const first = controlPlanes[0]!;
-    await waitFor(`${first.name} to wait for bootstrap`, timeoutMs, () => first.etcd?.state === 'preparing' && first.stage === 'RUNNING');
+    // A resumed fleet's etcd restarts from its data; a fresh one waits in Preparing for Bootstrap.
+    await waitFor(`${first.name} to start etcd`, timeoutMs, () => first.stage === 'RUNNING' && (first.etcd?.state === 'preparing' || first.etcd?.hasData() === true));
     if (!first.etcd!.hasData()) {
       const { identity } = contextIdentity(talosconfig);
       const client = TalosClient.withIdentity(identity!, { endpoints: [`${first.spec.address}:${first.spec.port}`] });

@@ -108,7 +108,10 @@ describe('talos-fleet sim', () => {
     expect(existsSync(join(dir, 'other', 'sim.json'))).toBe(false);
   });
 
+  let members: string | undefined;
+
   it('stops on SIGTERM: exits 0, removes sim.json, leaves no etcd behind', async () => {
+    members = (JSON.parse((await cli('sim', 'status', '--dir', dir, '--json')).stdout) as NodeStatus[])[0]!.etcd!.memberIdHex;
     sim.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync(join(dir, 'sim.json'))).toBe(false);
@@ -117,5 +120,20 @@ describe('talos-fleet sim', () => {
     const status = await cli('sim', 'status', '--dir', dir);
     expect(status.code).toBe(1);
     expect(status.stderr).toContain('no simulated fleet runs in');
+  });
+
+  it('resumes the fleet from its disks when started again on the same directory', async () => {
+    const again = spawn(BIN, ['sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', base], { stdio: 'ignore' });
+    const done = new Promise((resolve) => again.once('exit', resolve));
+    try {
+      await waitUntil('the resumed fleet to be up', () => existsSync(join(dir, 'sim.json')), 90_000);
+      const nodes = JSON.parse((await cli('sim', 'status', '--dir', dir, '--json')).stdout) as NodeStatus[];
+      expect(nodes[0]!.etcd).toMatchObject({ state: 'running', memberIdHex: members });
+      // Nothing was bootstrapped again: the member kept its data.
+      expect(nodes[0]!.record).toEqual([]);
+    } finally {
+      again.kill('SIGTERM');
+      await done;
+    }
   });
 });
