@@ -4,16 +4,11 @@ import { Connection, type CallOptions, type ConnectionOptions, type NodeMessage,
 import { mutualTlsCredentials, maintenanceCredentials } from './credentials';
 import { FleetError } from '../errors';
 import { contextIdentity, loadTalosconfig, resolveTalosconfigPath, type ClientIdentity } from './talosconfig';
-import { messageCodec, unpackAny } from './codec';
+import { messageCodec, toProtoTime, unpackAny } from './codec';
 import { extractKubeconfig } from './kubeconfig';
 import { onlyValue, type NodeResult } from './replies';
 
 const M = '/machine.MachineService/';
-
-/** Milliseconds → google.protobuf.Duration. */
-function duration(ms: number): { seconds: string; nanos: number } {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
 
 /** What to connect to and how long to wait; see {@link ConnectionOptions}. */
 export type TalosClientOptions = Omit<ConnectionOptions, 'credentials'>;
@@ -101,7 +96,7 @@ export class TalosClient {
         data: typeof request.data === 'string' ? Buffer.from(request.data) : request.data,
         mode: request.mode,
         dryRun: request.dryRun ?? false,
-        tryModeTimeout: request.tryModeTimeoutMs === undefined ? undefined : duration(request.tryModeTimeoutMs),
+        tryModeTimeout: request.tryModeTimeoutMs === undefined ? undefined : toProtoTime(request.tryModeTimeoutMs),
       },
       target,
       options,
@@ -268,7 +263,7 @@ export class TalosClient {
 
   /** Issues a client certificate and talosconfig with the given roles from a control plane's OS CA. */
   generateClientConfiguration(request: { roles: string[]; crtTtlMs: number }, target?: Target, options?: CallOptions): Promise<NodeResult<machine.GenerateClientConfiguration>[]> {
-    return this.conn.unary(`${M}GenerateClientConfiguration`, { roles: request.roles, crtTtl: duration(request.crtTtlMs) }, target, options);
+    return this.conn.unary(`${M}GenerateClientConfiguration`, { roles: request.roles, crtTtl: toProtoTime(request.crtTtlMs) }, target, options);
   }
 
   /**
@@ -279,7 +274,7 @@ export class TalosClient {
     return this.conn.serverStream(
       '/cluster.ClusterService/HealthCheck',
       {
-        waitTimeout: duration(request.waitTimeoutMs),
+        waitTimeout: toProtoTime(request.waitTimeoutMs),
         clusterInfo: { controlPlaneNodes: request.controlPlaneNodes ?? [], workerNodes: request.workerNodes ?? [], forceEndpoint: request.forceEndpoint ?? '' },
       },
       target,

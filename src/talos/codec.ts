@@ -140,6 +140,23 @@ export interface AnyMessage {
   value: Uint8Array;
 }
 
+/** google.protobuf.Duration / Timestamp as decoded here: 64-bit seconds as a decimal string. */
+export interface ProtoTime {
+  seconds: string;
+  nanos: number;
+}
+
+/** Milliseconds → google.protobuf.Duration (or a Timestamp, for milliseconds since the epoch). */
+export function toProtoTime(ms: number): ProtoTime {
+  const whole = Math.floor(ms);
+  return { seconds: String(Math.floor(whole / 1000)), nanos: (whole % 1000) * 1_000_000 };
+}
+
+/** google.protobuf.Duration (or Timestamp) → milliseconds; an unset value is 0. */
+export function fromProtoTime(t: Partial<ProtoTime> | null | undefined): number {
+  return t ? Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : 0;
+}
+
 /** Type URL prefix Talos uses for event payloads packed into google.protobuf.Any. */
 export const EVENT_TYPE_URL_PREFIX = 'talos/runtime/';
 

@@ -1,12 +1,9 @@
+import { fromProtoTime } from '../../talos/codec';
 import { Code, GrpcError } from '../grpc/server';
 import { DEFAULT_CLUSTER_CHECKS, type ClusterUnderCheck } from '../health';
 import type { SimClock } from '../timing';
 import type { Impl, FleetView } from './types';
 import type { SimulatedNode } from '../node';
-
-function durationMs(d: { seconds?: string; nanos?: number } | null | undefined): number {
-  return d ? Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6) : 0;
-}
 
 /** The nodes to check: the ones the caller listed, or the receiving node's cluster as discovery sees it. */
 function clusterToCheck(node: SimulatedNode, fleet: FleetView, info: { controlPlaneNodes: string[]; workerNodes: string[] }): ClusterUnderCheck {
@@ -39,7 +36,7 @@ export function clusterHandlers(clock: SimClock): Record<string, Impl> {
         const cluster = clusterToCheck(node, fleet, req.clusterInfo ?? { controlPlaneNodes: [], workerNodes: [] });
         const addresses = [...cluster.controlPlanes, ...cluster.workers].map((n) => n.spec.address);
         await send({ message: `discovered nodes: [${addresses.map((a) => `"${a}"`).join(' ')}]` });
-        const deadline = Date.now() + (durationMs(req.waitTimeout) || 20 * 60_000);
+        const deadline = Date.now() + (fromProtoTime(req.waitTimeout) || 20 * 60_000);
         for (const check of DEFAULT_CLUSTER_CHECKS) {
           const checkDeadline = Math.min(deadline, Date.now() + clock.real(check.timeoutMs));
           await send({ message: `waiting for ${check.name}: ...` });

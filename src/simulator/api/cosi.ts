@@ -1,5 +1,5 @@
 import { stringify as stringifyYaml } from 'yaml';
-import { messageCodec } from '../../talos/codec';
+import { messageCodec, toProtoTime } from '../../talos/codec';
 import { Code, GrpcError } from '../grpc/server';
 import type { SimulatedNode } from '../node';
 import { SENSITIVE_RESOURCE_TYPES } from './authz';
@@ -7,10 +7,6 @@ import type { Impl } from './types';
 
 const MACHINE_STATUS = 'MachineStatuses.runtime.talos.dev';
 const MACHINE_CONFIG = 'MachineConfigs.config.talos.dev';
-
-function timestamp(ms: number): { seconds: string; nanos: number } {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
-}
 
 /** The resources a simulated node keeps, as COSI serves them (protobuf spec plus its YAML rendering). */
 function resources(node: SimulatedNode, type: string): { namespace: string; id: string; protoSpec: Buffer; yamlSpec: string }[] {
@@ -34,7 +30,7 @@ function resources(node: SimulatedNode, type: string): { namespace: string; id: 
 function toResource(type: string, r: ReturnType<typeof resources>[number]) {
   const now = Date.now();
   return {
-    metadata: { namespace: r.namespace, type, id: r.id, version: '1', owner: '', phase: 'running', created: timestamp(now), updated: timestamp(now), finalizers: [], labels: {}, annotations: {} },
+    metadata: { namespace: r.namespace, type, id: r.id, version: '1', owner: '', phase: 'running', created: toProtoTime(now), updated: toProtoTime(now), finalizers: [], labels: {}, annotations: {} },
     spec: { protoSpec: r.protoSpec, yamlSpec: r.yamlSpec },
   };
 }

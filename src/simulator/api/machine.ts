@@ -7,22 +7,13 @@ import { decodePair, machineCertificateAuthority } from '../../config/machinecon
 import { parseRoles } from '../../config/roles';
 import { ValidationError } from '../../errors';
 import { newTalosconfig, stringifyTalosconfig } from '../../talos/talosconfig';
-import { packAny } from '../../talos/codec';
+import { fromProtoTime, packAny, toProtoTime } from '../../talos/codec';
 import { Code, GrpcError } from '../grpc/server';
 import { SimulatedNode } from '../node';
 import { buildInfo } from '../versions';
 import { recorded } from './record';
 import { one, type Impl, type LocalCall } from './types';
 import type { MachineEvent } from '../events';
-
-/** Durations arrive as google.protobuf.Duration with 64-bit seconds as strings. */
-function durationMs(d: { seconds?: string; nanos?: number } | null | undefined): number {
-  return d ? Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6) : 0;
-}
-
-function timestamp(ms: number): { seconds: string; nanos: number } {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
-}
 
 /** Parts of a config that Talos applies without a reboot; a change anywhere else needs one. */
 const LIVE_PATHS: string[][] = [
@@ -56,8 +47,8 @@ function serviceInfos(node: SimulatedNode) {
   return node.services.list().map((s) => ({
     id: s.id,
     state: s.state,
-    events: { events: s.events.map((e) => ({ msg: e.msg, state: e.state, ts: timestamp(e.at) })) },
-    health: { unknown: s.health.unknown, healthy: s.health.healthy, lastMessage: s.health.lastMessage, lastChange: timestamp(s.health.lastChange) },
+    events: { events: s.events.map((e) => ({ msg: e.msg, state: e.state, ts: toProtoTime(e.at) })) },
+    health: { unknown: s.health.unknown, healthy: s.health.healthy, lastMessage: s.health.lastMessage, lastChange: toProtoTime(s.health.lastChange) },
   }));
 }
 
@@ -147,14 +138,14 @@ export const machineHandlers: Record<string, Impl> = {
           REBOOT: 'Applied configuration with a reboot',
           NO_REBOOT: 'Applied configuration without a reboot',
           STAGED: 'Staged configuration to be applied after the next reboot',
-          TRY: `Applied configuration without a reboot; it will be rolled back in ${durationMs(req.tryModeTimeout) || 60_000} ms unless applied again`,
+          TRY: `Applied configuration without a reboot; it will be rolled back in ${fromProtoTime(req.tryModeTimeout) || 60_000} ms unless applied again`,
         };
         const details = modeDetails[mode] ?? '';
         if (req.dryRun) {
           return one({ warnings: [], mode, modeDetails: `Dry run summary:\n${details} (skipped in dry-run).\n` });
         }
         if (mode === 'REBOOT') node.assertIdle('ApplyConfiguration with a reboot');
-        node.applyConfig(yaml, mode as 'REBOOT', durationMs(req.tryModeTimeout) || 60_000);
+        node.applyConfig(yaml, mode as 'REBOOT', fromProtoTime(req.tryModeTimeout) || 60_000);
         return one({ warnings: [], mode, modeDetails: details });
       });
     },
@@ -287,7 +278,7 @@ export const machineHandlers: Record<string, Impl> = {
       } catch (err) {
         throw new GrpcError(Code.INVALID_ARGUMENT, (err as ValidationError).message);
       }
-      const ttlMs = durationMs(req.crtTtl);
+      const ttlMs = fromProtoTime(req.crtTtl);
       if (ttlMs <= 0) throw new GrpcError(Code.INVALID_ARGUMENT, 'crt_ttl should be positive');
       const ca = machineCertificateAuthority(node.config!.parsed);
       const client = await issueCertificate(ca, { organizations: roles, usage: 'client', ttlMs });

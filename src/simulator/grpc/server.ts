@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { toNodePem } from '../../config/pem';
@@ -12,31 +13,13 @@ import { FleetError } from '../../errors';
  * throughput. The wire format is plain gRPC over HTTP/2: length-prefixed messages, status in trailers.
  */
 
-/** gRPC status codes (the same numbers as grpc-js's `status`). */
-export const Code = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+/** gRPC status codes, as grpc-js numbers them. */
+export const Code = status;
 
 /** A failure a handler returns to the caller as a gRPC status. */
 export class GrpcError extends FleetError {
   constructor(
-    readonly grpcCode: number,
+    readonly grpcCode: status,
     message: string,
   ) {
     super('grpc_error', message);
