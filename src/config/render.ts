@@ -25,7 +25,6 @@ function machineFeatures(): Record<string, unknown> {
   return {
     rbac: true,
     stableHostname: true,
-    longPrefixPreference: true,
     apidCheckExtKeyUsage: true,
     diskQuotaSupport: true,
     kubePrism: { enabled: true, port: 7445 },

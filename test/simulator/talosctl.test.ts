@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateMachineConfigs } from '../../src/config/generate';
@@ -101,5 +102,36 @@ suite('the real talosctl installing a simulated node from maintenance mode', () 
     await talosctl(config, '-n', cp, 'bootstrap');
     await expect(talosctl(config, '-n', cp, 'bootstrap')).rejects.toThrow(/AlreadyExists/);
     await waitUntil('etcd to be healthy', async () => /etcd +Running +OK/.test(await talosctl(config, '-n', cp, 'service')));
+  });
+});
+
+suite('talos-fleet gen next to talosctl gen', () => {
+  let dir: string;
+  const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'talos-fleet-gen-'));
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the same machine configs as talosctl gen config from the same secrets, and talosctl validates them', async () => {
+    await run(BIN, ['gen', 'secrets', '-o', join(dir, 'secrets.yaml')]);
+    await run(BIN, ['gen', 'config', 'prod', 'https://10.5.0.10:6443', '--with-secrets', join(dir, 'secrets.yaml'), '-o', join(dir, 'ours')]);
+    await run(TALOSCTL!, ['gen', 'config', 'prod', 'https://10.5.0.10:6443', '--with-secrets', join(dir, 'secrets.yaml'), '-o', join(dir, 'theirs'), '--with-docs=false', '--with-examples=false']);
+    for (const file of ['controlplane.yaml', 'worker.yaml']) {
+      expect(readFileSync(join(dir, 'ours', file), 'utf8')).toBe(readFileSync(join(dir, 'theirs', file), 'utf8'));
+      const { stdout } = await run(TALOSCTL!, ['validate', '--config', join(dir, 'ours', file), '--mode', 'metal']);
+      expect(stdout).toContain('is valid for metal mode');
+    }
+  });
+
+  it('reads a secrets bundle that talosctl gen secrets wrote', async () => {
+    await run(TALOSCTL!, ['gen', 'secrets', '-o', join(dir, 'theirs-secrets.yaml')]);
+    await run(BIN, ['gen', 'config', 'other', 'https://10.5.0.10:6443', '--with-secrets', join(dir, 'theirs-secrets.yaml'), '-o', join(dir, 'from-theirs')]);
+    const { stdout } = await run(TALOSCTL!, ['validate', '--config', join(dir, 'from-theirs', 'controlplane.yaml'), '--mode', 'metal']);
+    expect(stdout).toContain('is valid for metal mode');
   });
 });
