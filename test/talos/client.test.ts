@@ -89,6 +89,18 @@ describe('services and logs', () => {
     expect(kubelet.state).toBe('Running');
   });
 
+  it('stops and starts a service', async () => {
+    expect(onlyValue(await client.serviceStop('kubelet', { nodes: [w1] })).resp).toBe('Service "kubelet" stopped');
+    const stopped = onlyValue(await client.serviceList({ nodes: [w1] })).services.find((s) => s.id === 'kubelet')!;
+    expect(stopped.state).toBe('Finished');
+    expect(onlyValue(await client.serviceStart('kubelet', { nodes: [w1] })).resp).toBe('Service "kubelet" started');
+    const started = onlyValue(await client.serviceList({ nodes: [w1] })).services.find((s) => s.id === 'kubelet')!;
+    expect(started.state).toBe('Running');
+    expect(started.health!.healthy).toBe(true);
+    const [unknown] = await client.serviceStart('nope', { nodes: [w1] });
+    expect(unknown!.error!.code).toBe('not_found');
+  });
+
   it('streams a service log with tail -1 (all lines) and nothing with tail 0', async () => {
     const all = await collect(client.logs({ id: 'etcd', tailLines: -1 }, { nodes: [cp2] }));
     expect(all.length).toBeGreaterThan(0);
