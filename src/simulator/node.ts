@@ -109,6 +109,8 @@ export class SimulatedNode {
   maintenanceCertificate?: string;
 
   private server?: GrpcServer;
+  /** Readiness as last published in a MachineStatus event. */
+  private reportedReady = false;
   private powerCycle = new AbortController();
 
   constructor(
@@ -124,6 +126,8 @@ export class SimulatedNode {
         message: msg,
         health: { unknown: s.health.unknown, healthy: s.health.healthy, lastMessage: s.health.lastMessage },
       });
+      // Readiness follows the services; a watcher (talosctl upgrade --wait) learns of it from MachineStatus.
+      if (this.stage === 'RUNNING' && this.ready !== this.reportedReady) this.setStage('RUNNING');
     });
     if (spec.role === 'controlplane') {
       this.etcd = new EtcdService(
@@ -243,6 +247,7 @@ export class SimulatedNode {
 
   setStage(stage: MachineStage, actorId = ''): void {
     this.stage = stage;
+    this.reportedReady = this.ready;
     this.events.publish('machine.MachineStatusEvent', { stage, status: { ready: this.ready, unmetConditions: this.unmetConditions() } }, actorId);
   }
 
@@ -530,7 +535,7 @@ export class SimulatedNode {
   }
 
   /** Boots, and if the freshly installed image is broken, rolls back to the previous slot after a fatal error. */
-  async bootWithRollbackCheck(signal: AbortSignal): Promise<void> {
+  private async bootWithRollbackCheck(signal: AbortSignal): Promise<void> {
     if (this.failedBootCheck()) {
       this.bootId = randomUUID();
       this.setStage('BOOTING');

@@ -59,14 +59,16 @@ export class ServiceTable {
     return s;
   }
 
-  /** Records a health check result; only a change is an event, as upstream does. */
+  /** Records a health check result; only a change is an event (and reported), as upstream does. */
   setHealth(id: string, healthy: boolean, message = ''): void {
     const s = this.services.get(id);
     if (!s) return;
     if (!s.health.unknown && s.health.healthy === healthy && s.health.lastMessage === message) return;
     s.health = { unknown: false, healthy, lastMessage: message, lastChange: Date.now() };
-    s.events.push({ msg: healthy ? 'Health check successful' : `Health check failed: ${message}`, state: s.state, at: Date.now() });
+    const msg = healthy ? 'Health check successful' : `Health check failed: ${message}`;
+    s.events.push({ msg, state: s.state, at: Date.now() });
     if (s.events.length > MAX_SERVICE_EVENTS) s.events.shift();
+    this.onChange(s, msg);
   }
 
   /** Up as Talos counts it: running and healthy, or finished, or skipped. */

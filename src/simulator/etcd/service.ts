@@ -235,6 +235,8 @@ export class EtcdService {
           await client.memberRemove(status.header.member_id);
           break;
         } catch (err) {
+          // Removing itself stops the member, which may cut off the reply: the removal has happened.
+          if (/server stopped|member not found/.test((err as Error).message)) break;
           if (!/unhealthy cluster/.test((err as Error).message) || Date.now() > deadline) throw err;
           await new Promise((r) => setTimeout(r, 500));
         }
