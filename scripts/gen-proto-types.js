@@ -16,7 +16,8 @@ const options = ['--longs', 'String', '--enums', 'String', '--defaults', '--oneo
 function generate(dir) {
   rmSync(dir, { recursive: true, force: true });
   const bin = join(root, 'node_modules', '.bin', 'proto-loader-gen-types');
-  execFileSync(bin, [...options, '-I', protoDir, '-O', dir, ...files], { stdio: 'inherit' });
+  // A relative include path keeps the machine's directory out of the generated "Original file" comments.
+  execFileSync(bin, [...options, '-I', relative(root, protoDir), '-O', dir, ...files], { stdio: 'inherit', cwd: root });
 }
 
 function listFiles(base, dir = base) {

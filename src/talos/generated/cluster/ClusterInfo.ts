@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/cluster/cluster.proto
+// Original file: src/talos/proto/cluster/cluster.proto
 
 
 export interface ClusterInfo {

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/cluster/cluster.proto
+// Original file: src/talos/proto/cluster/cluster.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

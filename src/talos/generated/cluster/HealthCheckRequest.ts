@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/cluster/cluster.proto
+// Original file: src/talos/proto/cluster/cluster.proto
 
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../google/protobuf/Duration';
 import type { ClusterInfo as _cluster_ClusterInfo, ClusterInfo__Output as _cluster_ClusterInfo__Output } from '../cluster/ClusterInfo';

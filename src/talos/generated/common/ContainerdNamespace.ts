@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/common/common.proto
+// Original file: src/talos/proto/common/common.proto
 
 export const ContainerdNamespace = {
   NS_UNKNOWN: 'NS_UNKNOWN',

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/common/common.proto
+// Original file: src/talos/proto/common/common.proto
 
 import type { Data as _common_Data, Data__Output as _common_Data__Output } from '../common/Data';
 

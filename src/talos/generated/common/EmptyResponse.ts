@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/common/common.proto
+// Original file: src/talos/proto/common/common.proto
 
 import type { Empty as _common_Empty, Empty__Output as _common_Empty__Output } from '../common/Empty';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/common/common.proto
+// Original file: src/talos/proto/common/common.proto
 
 import type { Code as _common_Code, Code__Output as _common_Code__Output } from '../common/Code';
 import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__Output } from '../google/protobuf/Any';

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/common/common.proto
+// Original file: src/talos/proto/common/common.proto
 
 import type { Status as _google_rpc_Status, Status__Output as _google_rpc_Status__Output } from '../google/rpc/Status';
 

@@ -1,8 +1,8 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { Long } from '@grpc/proto-loader';
 
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 export const _machine_EtcdMemberAlarm_AlarmType = {
   NONE: 'NONE',

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { EtcdMembers as _machine_EtcdMembers, EtcdMembers__Output as _machine_EtcdMembers__Output } from '../machine/EtcdMembers';
 

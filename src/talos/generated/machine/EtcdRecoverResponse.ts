@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { EtcdRecover as _machine_EtcdRecover, EtcdRecover__Output as _machine_EtcdRecover__Output } from '../machine/EtcdRecover';
 

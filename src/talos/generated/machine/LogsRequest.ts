@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { ContainerDriver as _common_ContainerDriver, ContainerDriver__Output as _common_ContainerDriver__Output } from '../common/ContainerDriver';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { Memory as _machine_Memory, Memory__Output as _machine_Memory__Output } from '../machine/Memory';
 

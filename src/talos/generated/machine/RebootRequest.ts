@@ -1,7 +1,7 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 export const _machine_RebootRequest_Mode = {
   DEFAULT: 'DEFAULT',

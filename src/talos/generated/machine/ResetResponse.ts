@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { Reset as _machine_Reset, Reset__Output as _machine_Reset__Output } from '../machine/Reset';
 

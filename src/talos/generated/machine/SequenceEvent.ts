@@ -1,8 +1,8 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { Error as _common_Error, Error__Output as _common_Error__Output } from '../common/Error';
 
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 export const _machine_SequenceEvent_Action = {
   NOOP: 'NOOP',

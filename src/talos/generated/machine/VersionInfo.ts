@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 
 export interface VersionInfo {

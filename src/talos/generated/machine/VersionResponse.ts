@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/machine/machine.proto
+// Original file: src/talos/proto/machine/machine.proto
 
 import type { Version as _machine_Version, Version__Output as _machine_Version__Output } from '../machine/Version';
 

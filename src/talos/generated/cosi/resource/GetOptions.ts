@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/state.proto
+// Original file: src/talos/proto/v1alpha1/state.proto
 
 
 export interface GetOptions {

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/state.proto
+// Original file: src/talos/proto/v1alpha1/state.proto
 
 import type { GetOptions as _cosi_resource_GetOptions, GetOptions__Output as _cosi_resource_GetOptions__Output } from '../../cosi/resource/GetOptions';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/resource.proto
+// Original file: src/talos/proto/v1alpha1/resource.proto
 
 import type { LabelTerm as _cosi_resource_LabelTerm, LabelTerm__Output as _cosi_resource_LabelTerm__Output } from '../../cosi/resource/LabelTerm';
 

@@ -1,7 +1,7 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/resource.proto
+// Original file: src/talos/proto/v1alpha1/resource.proto
 
 
-// Original file: /work/main/src/talos/proto/v1alpha1/resource.proto
+// Original file: src/talos/proto/v1alpha1/resource.proto
 
 export const _cosi_resource_LabelTerm_Operation = {
   EXISTS: 'EXISTS',

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/state.proto
+// Original file: src/talos/proto/v1alpha1/state.proto
 
 import type { LabelQuery as _cosi_resource_LabelQuery, LabelQuery__Output as _cosi_resource_LabelQuery__Output } from '../../cosi/resource/LabelQuery';
 import type { IDQuery as _cosi_resource_IDQuery, IDQuery__Output as _cosi_resource_IDQuery__Output } from '../../cosi/resource/IDQuery';

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/state.proto
+// Original file: src/talos/proto/v1alpha1/state.proto
 
 import type { ListOptions as _cosi_resource_ListOptions, ListOptions__Output as _cosi_resource_ListOptions__Output } from '../../cosi/resource/ListOptions';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/state.proto
+// Original file: src/talos/proto/v1alpha1/state.proto
 
 import type { Resource as _cosi_resource_Resource, Resource__Output as _cosi_resource_Resource__Output } from '../../cosi/resource/Resource';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/resource.proto
+// Original file: src/talos/proto/v1alpha1/resource.proto
 
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';
 

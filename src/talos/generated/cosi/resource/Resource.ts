@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/resource.proto
+// Original file: src/talos/proto/v1alpha1/resource.proto
 
 import type { Metadata as _cosi_resource_Metadata, Metadata__Output as _cosi_resource_Metadata__Output } from '../../cosi/resource/Metadata';
 import type { Spec as _cosi_resource_Spec, Spec__Output as _cosi_resource_Spec__Output } from '../../cosi/resource/Spec';

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/v1alpha1/resource.proto
+// Original file: src/talos/proto/v1alpha1/resource.proto
 
 
 export interface Spec {

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/resource/config/config.proto
+// Original file: src/talos/proto/resource/config/config.proto
 
 
 export interface MachineConfigSpec {

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/resource/definitions/enums/enums.proto
+// Original file: src/talos/proto/resource/definitions/enums/enums.proto
 
 export const RuntimeMachineStage = {
   MACHINE_STAGE_UNKNOWN: 'MACHINE_STAGE_UNKNOWN',

@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/resource/definitions/runtime/runtime.proto
+// Original file: src/talos/proto/resource/definitions/runtime/runtime.proto
 
 import type { RuntimeMachineStage as _talos_resource_definitions_enums_RuntimeMachineStage, RuntimeMachineStage__Output as _talos_resource_definitions_enums_RuntimeMachineStage__Output } from '../../../../talos/resource/definitions/enums/RuntimeMachineStage';
 import type { MachineStatusStatus as _talos_resource_definitions_runtime_MachineStatusStatus, MachineStatusStatus__Output as _talos_resource_definitions_runtime_MachineStatusStatus__Output } from '../../../../talos/resource/definitions/runtime/MachineStatusStatus';

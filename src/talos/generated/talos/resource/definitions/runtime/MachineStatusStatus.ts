@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/resource/definitions/runtime/runtime.proto
+// Original file: src/talos/proto/resource/definitions/runtime/runtime.proto
 
 import type { UnmetCondition as _talos_resource_definitions_runtime_UnmetCondition, UnmetCondition__Output as _talos_resource_definitions_runtime_UnmetCondition__Output } from '../../../../talos/resource/definitions/runtime/UnmetCondition';
 

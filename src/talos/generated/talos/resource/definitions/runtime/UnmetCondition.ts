@@ -1,4 +1,4 @@
-// Original file: /work/main/src/talos/proto/resource/definitions/runtime/runtime.proto
+// Original file: src/talos/proto/resource/definitions/runtime/runtime.proto
 
 
 export interface UnmetCondition {
