@@ -175,6 +175,54 @@ export function unpackAny<T>(any: AnyMessage): { type: string; value: T } | unde
   }
 }
 
+/** A message already in wire form, as parts written back to back. */
+export interface EncodedMessage {
+  readonly encoded: readonly Buffer[];
+}
+
+/** True for a value made by {@link encodedData} (or another pre-encoded message). */
+export function isEncoded(value: unknown): value is EncodedMessage {
+  return typeof value === 'object' && value !== null && Array.isArray((value as EncodedMessage).encoded);
+}
+
+/**
+ * `common.Data{bytes}` without copying the payload: the hot path of snapshots, where upstream sends 1 KiB
+ * messages and a general encoder's per-message copies and objects cost more than the bytes themselves.
+ */
+export function encodedData(bytes: Buffer): EncodedMessage {
+  // Field 2, wire type 2 (0x12), then the length as a varint.
+  const header = [0x12];
+  for (let n = bytes.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      header.push(n);
+      break;
+    }
+    header.push((n & 0x7f) | 0x80);
+  }
+  return { encoded: [Buffer.from(header), bytes] };
+}
+
+/** Decodes `common.Data` with `bytes` as a view into the received buffer (no copy). */
+export function decodeData(message: Buffer): { metadata: Record<string, unknown> | null; bytes: Buffer } {
+  const reader = protobuf.Reader.create(message);
+  let metadata: Record<string, unknown> | null = null;
+  let bytes: Buffer = Buffer.alloc(0);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    if ((tag & 7) === 2 && (field === 1 || field === 2)) {
+      const length = reader.uint32();
+      const view = message.subarray(reader.pos, reader.pos + length);
+      reader.skip(length);
+      if (field === 1) metadata = messageCodec<unknown, Record<string, unknown>>('common.Metadata').decode(view);
+      else bytes = view;
+    } else {
+      reader.skipType(tag & 7);
+    }
+  }
+  return { metadata, bytes };
+}
+
 /** Per-node metadata apid stamps on proxied replies. */
 export interface NodeMetadata {
   hostname: string;
@@ -182,19 +230,18 @@ export interface NodeMetadata {
   status?: { code: number; message: string };
 }
 
-/** `common.Empty{metadata}`: appended to a reply item it sets the item's metadata (field 1), whatever the item's type. */
-function metadataPayload(metadata: NodeMetadata): Buffer {
+/** `common.Empty{metadata}`: appended to a reply item (or stream message) it sets the item's metadata (field 1), whatever the item's type. */
+export function metadataPayload(metadata: NodeMetadata): Buffer {
   return messageCodec('common.Empty').encode({ metadata });
 }
 
 /**
- * apid's reply enrichment for one backend. Streams: the metadata is appended to each message. Unary replies
- * (`{ messages: [item] }`): it is appended inside the first `messages` entry, so the concatenation of all
- * backends' replies is again a valid reply with one entry per node.
+ * apid's reply enrichment for one backend's unary reply (`{ messages: [item] }`): the metadata is appended
+ * inside the first `messages` entry, so the concatenation of all backends' replies is again a valid reply with
+ * one entry per node. (Stream messages get {@link metadataPayload} appended as they are.)
  */
-export function spliceNodeMetadata(reply: Buffer, metadata: NodeMetadata, streaming: boolean): Buffer {
+export function spliceNodeMetadata(reply: Buffer, metadata: NodeMetadata): Buffer {
   const payload = metadataPayload(metadata);
-  if (streaming) return Buffer.concat([reply, payload]);
   const reader = protobuf.Reader.create(reply);
   while (reader.pos < reader.len) {
     const start = reader.pos;

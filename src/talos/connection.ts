@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Readable } from 'node:stream';
 import { FleetError } from '../errors';
-import { METHODS, messageCodec, type MethodInfo } from './codec';
+import { decodeData, METHODS, messageCodec, type MethodInfo } from './codec';
 import { TalosChannelCredentials } from './credentials';
 import { fromStatus, toTalosError, type ErrorSite, type TalosApiError } from './errors';
 import type { NodeResult } from './replies';
@@ -254,11 +254,10 @@ export class Connection {
     const method = this.method(path);
     const { address, client } = this.endpoint;
     const req = messageCodec(method.requestType);
-    const data = messageCodec<unknown, DataMessage>('common.Data');
     const call = client.makeServerStreamRequest<unknown, DataMessage>(
       method.path,
       (v) => req.encode(v),
-      (b) => data.decode(b),
+      (b) => decodeData(b),
       request,
       this.metadata(target, method),
       this.callOptions(options.timeoutMs),

@@ -1,4 +1,4 @@
-import { messageCodec, METHODS, nodeErrorReply, packAny, spliceNodeMetadata, unpackAny } from '../../src/talos/codec';
+import { decodeData, encodedData, messageCodec, metadataPayload, METHODS, nodeErrorReply, packAny, spliceNodeMetadata, unpackAny } from '../../src/talos/codec';
 
 /** Field tags of a top-level protobuf message: [field number, wire type] pairs, in order. */
 function tags(bytes: Buffer): [number, number][] {
@@ -73,8 +73,8 @@ describe("apid's reply enrichment", () => {
   const versions = messageCodec<unknown, { messages: { metadata: { hostname: string; error: string; status: { code: number } | null } | null; version: { tag: string } | null }[] }>('machine.VersionResponse');
 
   it('stamps each backend reply with its node so the concatenation has one entry per node', () => {
-    const a = spliceNodeMetadata(versions.encode({ messages: [{ version: { tag: 'v1.9.5' } }] }), { hostname: '10.0.0.1' }, false);
-    const b = spliceNodeMetadata(versions.encode({ messages: [{ version: { tag: 'v1.10.9' } }] }), { hostname: '10.0.0.2' }, false);
+    const a = spliceNodeMetadata(versions.encode({ messages: [{ version: { tag: 'v1.9.5' } }] }), { hostname: '10.0.0.1' });
+    const b = spliceNodeMetadata(versions.encode({ messages: [{ version: { tag: 'v1.10.9' } }] }), { hostname: '10.0.0.2' });
     const merged = versions.decode(Buffer.concat([a, b]));
     expect(merged.messages.map((m) => [m.metadata!.hostname, m.version!.tag])).toEqual([
       ['10.0.0.1', 'v1.9.5'],
@@ -83,7 +83,7 @@ describe("apid's reply enrichment", () => {
   });
 
   it('stamps a reply that has no entry by adding one', () => {
-    const merged = versions.decode(spliceNodeMetadata(Buffer.alloc(0), { hostname: '10.0.0.3' }, false));
+    const merged = versions.decode(spliceNodeMetadata(Buffer.alloc(0), { hostname: '10.0.0.3' }));
     expect(merged.messages).toHaveLength(1);
     expect(merged.messages[0]!.metadata!.hostname).toBe('10.0.0.3');
   });
@@ -97,8 +97,23 @@ describe("apid's reply enrichment", () => {
 
   it('appends the node to every message of a stream', () => {
     const data = messageCodec<unknown, { metadata: { hostname: string } | null; bytes: Buffer }>('common.Data');
-    const stamped = data.decode(spliceNodeMetadata(data.encode({ bytes: Buffer.from('chunk') }), { hostname: '10.0.0.5' }, true));
+    const stamped = data.decode(Buffer.concat([data.encode({ bytes: Buffer.from('chunk') }), metadataPayload({ hostname: '10.0.0.5' })]));
     expect(stamped.bytes.toString()).toBe('chunk');
     expect(stamped.metadata!.hostname).toBe('10.0.0.5');
+  });
+});
+
+describe('the fast path for data chunks', () => {
+  it('encodes common.Data exactly as the general encoder does', () => {
+    const payload = Buffer.alloc(1024, 7);
+    expect(Buffer.concat(encodedData(payload).encoded)).toEqual(messageCodec('common.Data').encode({ bytes: payload }));
+  });
+
+  it('decodes bytes and a node error from a stamped stream message', () => {
+    const stamped = Buffer.concat([...encodedData(Buffer.from('abc')).encoded, metadataPayload({ hostname: 'n1', error: 'boom' })]);
+    const decoded = decodeData(stamped);
+    expect(decoded.bytes.toString()).toBe('abc');
+    expect(decoded.metadata).toMatchObject({ hostname: 'n1', error: 'boom' });
+    expect(decodeData(Buffer.concat(encodedData(Buffer.alloc(0)).encoded)).bytes).toHaveLength(0);
   });
 });

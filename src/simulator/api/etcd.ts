@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { encodedData } from '../../talos/codec';
 import type { EtcdClient } from '../etcd/client';
 import type { EtcdService } from '../etcd/service';
 import { Code, GrpcError } from '../grpc/server';
@@ -135,7 +136,7 @@ export const etcdHandlers: Record<string, Impl> = {
         for await (const part of snapshot) {
           const blob = part.blob;
           for (let offset = 0; offset < blob.length; offset += SNAPSHOT_CHUNK_BYTES) {
-            await send({ bytes: blob.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES) });
+            await send(encodedData(blob.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES)));
           }
         }
       } catch (err) {

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { nodeErrorReply, spliceNodeMetadata, type MethodInfo } from '../../talos/codec';
+import { metadataPayload, nodeErrorReply, spliceNodeMetadata, type MethodInfo } from '../../talos/codec';
 import { mutualTlsCredentials } from '../../talos/credentials';
 import { grpcCodeName } from '../../talos/errors';
 import { decodePair } from '../../config/machineconfig';
@@ -51,7 +51,7 @@ async function forwardRequests(requests: AsyncIterable<Buffer>, backends: Stream
 }
 
 /** Serializes writes from several backends into one response stream. */
-function serialized(out: MessageWriter): (message: Buffer) => Promise<void> {
+function serialized(out: MessageWriter): (message: Buffer | readonly Buffer[]) => Promise<void> {
   let chain = Promise.resolve();
   return (message) => (chain = chain.then(() => out.write(message)));
 }
@@ -134,9 +134,11 @@ export class ApidProxy {
           const write = serialized(out);
           await Promise.all(
             targets.map(async (target) => {
+              // Appending common.Empty{metadata} to a stream message sets its metadata; encoded once per backend.
+              const stamp = metadataPayload({ hostname: target });
               try {
                 for await (const msg of this.serverStream(target, method, request, ctx, roles) as AsyncIterable<Buffer>) {
-                  await write(spliceNodeMetadata(msg, { hostname: target }, true));
+                  await write([msg, stamp]);
                 }
               } catch (err) {
                 if (!ctx.signal.aborted) await write(nodeErrorReply(errorMetadata(target, err as BackendError), true));
@@ -148,7 +150,7 @@ export class ApidProxy {
     }
     const reply = async (target: string, call: () => Promise<Buffer>): Promise<Buffer> => {
       try {
-        return spliceNodeMetadata(await call(), { hostname: target }, false);
+        return spliceNodeMetadata(await call(), { hostname: target });
       } catch (err) {
         return nodeErrorReply(errorMetadata(target, err as BackendError), false);
       }

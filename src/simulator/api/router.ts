@@ -1,4 +1,4 @@
-import { messageCodec, METHODS, type MethodInfo } from '../../talos/codec';
+import { isEncoded, messageCodec, METHODS, type MethodInfo } from '../../talos/codec';
 import { Code, GrpcError, type CallContext, type Handler, type Router } from '../grpc/server';
 import type { SimulatedNode } from '../node';
 import type { SimClock } from '../timing';
@@ -38,7 +38,7 @@ function local(method: MethodInfo, impl: Impl, call: (ctx: CallContext) => Local
   const req = messageCodec(method.requestType);
   const res = messageCodec(method.responseType);
   if ('stream' in impl) {
-    return { kind: 'server-stream', handle: (request, ctx, out) => impl.stream(req.decode(request), call(ctx), (m) => out.write(res.encode(m))) };
+    return { kind: 'server-stream', handle: (request, ctx, out) => impl.stream(req.decode(request), call(ctx), (m) => out.write(isEncoded(m) ? m.encoded : res.encode(m))) };
   }
   if ('clientStream' in impl) {
     return { kind: 'client-stream', handle: async (requests, ctx) => res.encode(await impl.clientStream(decoded(requests, method.requestType), call(ctx))) };

@@ -43,7 +43,8 @@ export interface CallContext {
 
 /** Writes messages of a server stream; resolves when the client can take more (backpressure). */
 export interface MessageWriter {
-  write(message: Buffer): Promise<void>;
+  /** Writes one message, given whole or as parts to be sent back to back (avoids copying large payloads). */
+  write(message: Buffer | readonly Buffer[]): Promise<void>;
 }
 
 export type Handler =
@@ -111,20 +112,18 @@ function encodeGrpcMessage(message: string): string {
   return out;
 }
 
-function frame(message: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  message.copy(out, 5);
-  return out;
-}
-
-/** Writes response messages in batches, waiting for the HTTP/2 stream to drain when the client is slow. */
+/**
+ * Writes response messages in batches (one HTTP/2 write per ~64 KiB, not per message), and applies the
+ * client's backpressure: while the stream is congested, the next write waits for it to drain.
+ */
 class BatchedWriter implements MessageWriter {
-  private batch: Buffer[] = [];
+  /** Messages are copied into one buffer per batch: no objects per message, so little garbage to collect. */
+  private batch = Buffer.allocUnsafe(WRITE_BATCH_BYTES);
   private batchBytes = 0;
   private headersSent = false;
   private flushScheduled = false;
+  /** Set while the HTTP/2 stream is congested; resolves when it drains (or closes). */
+  private congested?: Promise<void>;
 
   constructor(private readonly stream: http2.ServerHttp2Stream) {}
 
@@ -134,33 +133,57 @@ class BatchedWriter implements MessageWriter {
     this.stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
   }
 
-  async write(message: Buffer): Promise<void> {
-    if (this.stream.destroyed || this.stream.closed) throw new GrpcError(Code.CANCELLED, 'the client went away');
-    this.batch.push(frame(message));
-    this.batchBytes += message.length + 5;
-    if (this.batchBytes >= WRITE_BATCH_BYTES) {
-      await this.flush();
-    } else if (!this.flushScheduled) {
+  private get gone(): boolean {
+    return this.stream.destroyed || this.stream.closed;
+  }
+
+  async write(message: Buffer | readonly Buffer[]): Promise<void> {
+    if (this.congested) await this.congested;
+    if (this.gone) throw new GrpcError(Code.CANCELLED, 'the client went away');
+    const parts = Buffer.isBuffer(message) ? [message] : message;
+    let length = 0;
+    for (const p of parts) length += p.length;
+    if (this.batchBytes + 5 + length > WRITE_BATCH_BYTES) this.flush();
+    if (5 + length > WRITE_BATCH_BYTES) {
+      // A message larger than a batch goes out on its own.
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(length, 1);
+      this.send(Buffer.concat([prefix, ...parts]));
+      return;
+    }
+    // The gRPC frame: an uncompressed flag, then the message length, big-endian.
+    this.batch[this.batchBytes] = 0;
+    this.batch.writeUInt32BE(length, this.batchBytes + 1);
+    this.batchBytes += 5;
+    for (const p of parts) this.batchBytes += p.copy(this.batch, this.batchBytes);
+    if (!this.flushScheduled) {
       // A slow trickle (events, health progress) must not wait for a full batch.
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
-        if (!this.stream.destroyed && !this.stream.closed) void this.flush();
+        if (!this.gone) this.flush();
       });
     }
   }
 
-  async flush(): Promise<void> {
+  private flush(): void {
     this.sendHeaders();
-    if (!this.batch.length) return;
-    const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
-    this.batch = [];
+    if (!this.batchBytes) return;
+    const data = this.batch.subarray(0, this.batchBytes);
+    // The stream keeps `data` until it is written, so the next batch needs a buffer of its own.
+    this.batch = Buffer.allocUnsafe(WRITE_BATCH_BYTES);
     this.batchBytes = 0;
-    if (!this.stream.write(data)) {
-      await new Promise<void>((resolve) => {
+    this.send(data);
+  }
+
+  private send(data: Buffer): void {
+    this.sendHeaders();
+    if (!this.stream.write(data) && !this.congested) {
+      this.congested = new Promise<void>((resolve) => {
         const done = () => {
           this.stream.off('drain', done);
           this.stream.off('close', done);
+          this.congested = undefined;
           resolve();
         };
         this.stream.on('drain', done);
@@ -170,15 +193,15 @@ class BatchedWriter implements MessageWriter {
   }
 
   /** Ends the call with a status; a call that never sent anything gets a trailers-only response. */
-  async finish(code: number, message: string): Promise<void> {
-    if (this.stream.destroyed || this.stream.closed) return;
+  finish(code: number, message: string): void {
+    if (this.gone) return;
     const trailers = { 'grpc-status': String(code), ...(message ? { 'grpc-message': encodeGrpcMessage(message) } : {}) };
-    if (!this.headersSent && !this.batch.length) {
+    if (!this.headersSent && !this.batchBytes) {
       this.headersSent = true;
       this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
       return;
     }
-    await this.flush();
+    this.flush();
     this.stream.once('wantTrailers', () => this.stream.sendTrailers(trailers));
     this.stream.end();
   }
@@ -272,14 +295,14 @@ export class GrpcServer {
         if (handler.kind === 'unary') await writer.write(await handler.handle(request, ctx));
         else await handler.handle(request, ctx, writer);
       }
-      await writer.finish(Code.OK, '');
+      writer.finish(Code.OK, '');
     } catch (err) {
       if (controller.signal.aborted && timeoutMs !== undefined && !stream.closed) {
-        await writer.finish(Code.DEADLINE_EXCEEDED, 'context deadline exceeded');
+        writer.finish(Code.DEADLINE_EXCEEDED, 'context deadline exceeded');
       } else if (err instanceof GrpcError) {
-        await writer.finish(err.grpcCode, err.message);
+        writer.finish(err.grpcCode, err.message);
       } else {
-        await writer.finish(Code.UNKNOWN, err instanceof Error ? err.message : String(err));
+        writer.finish(Code.UNKNOWN, err instanceof Error ? err.message : String(err));
       }
     } finally {
       if (timer) clearTimeout(timer);
