@@ -180,9 +180,26 @@ export interface EncodedMessage {
   readonly encoded: readonly Buffer[];
 }
 
+/** Several messages already in wire form, to be written together. */
+export interface EncodedMessages {
+  readonly messages: readonly (readonly Buffer[])[];
+}
+
 /** True for a value made by {@link encodedData} (or another pre-encoded message). */
 export function isEncoded(value: unknown): value is EncodedMessage {
   return typeof value === 'object' && value !== null && Array.isArray((value as EncodedMessage).encoded);
+}
+
+/** True for a value made by {@link encodedDataChunks}. */
+export function isEncodedBatch(value: unknown): value is EncodedMessages {
+  return typeof value === 'object' && value !== null && Array.isArray((value as EncodedMessages).messages);
+}
+
+/** `common.Data` messages of at most `chunkSize` bytes each, covering `bytes` in order (see {@link encodedData}). */
+export function encodedDataChunks(bytes: Buffer, chunkSize: number): EncodedMessages {
+  const messages: (readonly Buffer[])[] = [];
+  for (let offset = 0; offset < bytes.length; offset += chunkSize) messages.push(encodedData(bytes.subarray(offset, offset + chunkSize)).encoded);
+  return { messages };
 }
 
 /**

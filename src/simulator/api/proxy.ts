@@ -5,7 +5,7 @@ import { grpcCodeName } from '../../talos/errors';
 import { decodePair } from '../../config/machineconfig';
 import { Code, GrpcError, type CallContext, type Handler, type MessageWriter } from '../grpc/server';
 import type { SimulatedNode } from '../node';
-import { TALOS_API_PORT } from '../../talos/connection';
+import { FLOW_CONTROL_WINDOW_BYTES, TALOS_API_PORT } from '../../talos/connection';
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -51,9 +51,9 @@ async function forwardRequests(requests: AsyncIterable<Buffer>, backends: Stream
 }
 
 /** Serializes writes from several backends into one response stream. */
-function serialized(out: MessageWriter): (message: Buffer | readonly Buffer[]) => Promise<void> {
+function serialized(out: MessageWriter): (messages: readonly (readonly Buffer[])[]) => Promise<void> {
   let chain = Promise.resolve();
-  return (message) => (chain = chain.then(() => out.write(message)));
+  return (messages) => (chain = chain.then(() => out.writeMany(messages)));
 }
 
 /**
@@ -84,6 +84,7 @@ export class ApidProxy {
       client = new grpc.Client(address, credentials, {
         'grpc.max_receive_message_length': 32 * 1024 * 1024,
         'grpc.max_send_message_length': 32 * 1024 * 1024,
+        'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
       });
@@ -138,10 +139,10 @@ export class ApidProxy {
               const stamp = metadataPayload({ hostname: target });
               try {
                 for await (const msg of this.serverStream(target, method, request, ctx, roles) as AsyncIterable<Buffer>) {
-                  await write([msg, stamp]);
+                  await write([[msg, stamp]]);
                 }
               } catch (err) {
-                if (!ctx.signal.aborted) await write(nodeErrorReply(errorMetadata(target, err as BackendError), true));
+                if (!ctx.signal.aborted) await write([[nodeErrorReply(errorMetadata(target, err as BackendError), true)]]);
               }
             }),
           );

@@ -1,5 +1,5 @@
-import { isEncoded, messageCodec, METHODS, type MethodInfo } from '../../talos/codec';
-import { Code, GrpcError, type CallContext, type Handler, type Router } from '../grpc/server';
+import { isEncoded, isEncodedBatch, messageCodec, METHODS, type MethodInfo } from '../../talos/codec';
+import { Code, GrpcError, type CallContext, type Handler, type MessageWriter, type Router } from '../grpc/server';
 import type { SimulatedNode } from '../node';
 import type { SimClock } from '../timing';
 import { isAllowed } from './authz';
@@ -38,7 +38,8 @@ function local(method: MethodInfo, impl: Impl, call: (ctx: CallContext) => Local
   const req = messageCodec(method.requestType);
   const res = messageCodec(method.responseType);
   if ('stream' in impl) {
-    return { kind: 'server-stream', handle: (request, ctx, out) => impl.stream(req.decode(request), call(ctx), (m) => out.write(isEncoded(m) ? m.encoded : res.encode(m))) };
+    const send = (out: MessageWriter, m: unknown) => (isEncodedBatch(m) ? out.writeMany(m.messages) : out.write(isEncoded(m) ? m.encoded : res.encode(m)));
+    return { kind: 'server-stream', handle: (request, ctx, out) => impl.stream(req.decode(request), call(ctx), (m) => send(out, m)) };
   }
   if ('clientStream' in impl) {
     return { kind: 'client-stream', handle: async (requests, ctx) => res.encode(await impl.clientStream(decoded(requests, method.requestType), call(ctx))) };

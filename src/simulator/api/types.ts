@@ -18,7 +18,7 @@ export interface LocalCall {
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- requests arrive decoded by the codec; each handler types its own. */
 export type UnaryImpl = (request: any, call: LocalCall) => Promise<unknown>;
-/** `send` takes a message object, or one already encoded with the codec's fast path (`encodedData`). */
+/** `send` takes a message object, or messages already encoded by the codec's fast path (`encodedData`, `encodedDataChunks`). */
 export type StreamImpl = (request: any, call: LocalCall, send: (message: unknown) => Promise<void>) => Promise<void>;
 export type ClientStreamImpl = (requests: AsyncIterable<any>, call: LocalCall) => Promise<unknown>;
 /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { FLOW_CONTROL_WINDOW_BYTES } from '../../talos/connection';
 
 /** An etcd member as the etcd cluster API reports it (IDs as decimal strings: they are uint64). */
 export interface EtcdMemberInfo {
@@ -52,7 +53,8 @@ export class EtcdClient {
   ) {
     const address = clientUrl.replace(/^https?:\/\//, '');
     const creds = grpc.credentials.createInsecure();
-    const options: grpc.ChannelOptions = { 'grpc.max_reconnect_backoff_ms': 1000, 'grpc.initial_reconnect_backoff_ms': 100 };
+    // A large receive window lets etcd stream a snapshot without waiting for window updates every 64 KiB.
+    const options: grpc.ChannelOptions = { 'grpc.max_reconnect_backoff_ms': 1000, 'grpc.initial_reconnect_backoff_ms': 100, 'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES };
     this.kv = new definitions.etcdserverpb.KV(address, creds, options);
     this.cluster = new definitions.etcdserverpb.Cluster(address, creds, options);
     this.maintenance = new definitions.etcdserverpb.Maintenance(address, creds, options);

@@ -45,6 +45,8 @@ export interface CallContext {
 export interface MessageWriter {
   /** Writes one message, given whole or as parts to be sent back to back (avoids copying large payloads). */
   write(message: Buffer | readonly Buffer[]): Promise<void>;
+  /** Writes several messages, waiting for the client at most once (a snapshot chunk from etcd is 32 messages). */
+  writeMany(messages: readonly (readonly Buffer[])[]): Promise<void>;
 }
 
 export type Handler =
@@ -138,9 +140,24 @@ class BatchedWriter implements MessageWriter {
   }
 
   async write(message: Buffer | readonly Buffer[]): Promise<void> {
+    return this.writeMany([Buffer.isBuffer(message) ? [message] : message]);
+  }
+
+  async writeMany(messages: readonly (readonly Buffer[])[]): Promise<void> {
     if (this.congested) await this.congested;
     if (this.gone) throw new GrpcError(Code.CANCELLED, 'the client went away');
-    const parts = Buffer.isBuffer(message) ? [message] : message;
+    for (const parts of messages) this.append(parts);
+    if (this.batchBytes && !this.flushScheduled) {
+      // A slow trickle (events, health progress) must not wait for a full batch.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (!this.gone) this.flush();
+      });
+    }
+  }
+
+  private append(parts: readonly Buffer[]): void {
     let length = 0;
     for (const p of parts) length += p.length;
     if (this.batchBytes + 5 + length > WRITE_BATCH_BYTES) this.flush();
@@ -156,14 +173,6 @@ class BatchedWriter implements MessageWriter {
     this.batch.writeUInt32BE(length, this.batchBytes + 1);
     this.batchBytes += 5;
     for (const p of parts) this.batchBytes += p.copy(this.batch, this.batchBytes);
-    if (!this.flushScheduled) {
-      // A slow trickle (events, health progress) must not wait for a full batch.
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        if (!this.gone) this.flush();
-      });
-    }
   }
 
   private flush(): void {
