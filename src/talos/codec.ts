@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { join } from 'node:path';
 
@@ -89,50 +88,6 @@ function listMethods(): MethodInfo[] {
 
 /** Every RPC in our subset, keyed by path. */
 export const METHODS: ReadonlyMap<string, MethodInfo> = new Map(listMethods().map((m) => [m.path, m]));
-
-/** A grpc-js service definition whose handlers and callers see decoded, typed objects. */
-export function serviceDefinition(serviceName: string): grpc.ServiceDefinition {
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const m of METHODS.values()) {
-    if (m.service !== serviceName) continue;
-    const req = messageCodec(m.requestType);
-    const res = messageCodec(m.responseType);
-    def[m.name] = {
-      path: m.path,
-      requestStream: m.requestStream,
-      responseStream: m.responseStream,
-      requestSerialize: (v: unknown) => req.encode(v),
-      requestDeserialize: (b: Buffer) => req.decode(b),
-      responseSerialize: (v: unknown) => res.encode(v),
-      responseDeserialize: (b: Buffer) => res.decode(b),
-      originalName: m.name,
-    };
-  }
-  return def;
-}
-
-const identity = (b: Buffer): Buffer => b;
-
-/**
- * The same service with every message left as raw bytes: what a proxy needs, because apid forwards
- * messages it never decodes and only splices per-node metadata into them.
- */
-export function rawServiceDefinition(serviceName: string): grpc.ServiceDefinition {
-  const def: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
-  for (const m of METHODS.values()) {
-    if (m.service !== serviceName) continue;
-    def[m.name] = {
-      path: m.path,
-      requestStream: m.requestStream,
-      responseStream: m.responseStream,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    };
-  }
-  return def;
-}
 
 /** google.protobuf.Any as protobufjs represents it (its bundled descriptor keeps the snake_case name). */
 export interface AnyMessage {
