@@ -39,12 +39,11 @@ interface StreamBackend {
  * backend has answered (a backend that fails early must not leave us waiting for it to drain).
  */
 async function forwardRequests(requests: AsyncIterable<Buffer>, backends: StreamBackend[]): Promise<void> {
-  const open = new Set(backends);
-  const done = backends.map((b) => b.reply.then(() => void open.delete(b), () => void open.delete(b)));
+  const open = new Map(backends.map((b) => [b, b.reply.then(() => void open.delete(b), () => void open.delete(b))]));
   for await (const msg of requests) {
     if (open.size === 0) break;
     await Promise.all(
-      [...open].map((b, i) => (b.call.write(msg) ? Promise.resolve() : Promise.race([new Promise((r) => b.call.once('drain', r)), done[i]]))),
+      [...open].map(([b, answered]) => (b.call.write(msg) ? Promise.resolve() : Promise.race([new Promise((r) => b.call.once('drain', r)), answered]))),
     );
   }
   for (const b of backends) b.call.end();
