@@ -2,7 +2,7 @@ import { X509Certificate, randomBytes, webcrypto, type KeyObject } from 'node:cr
 import { isIP } from 'node:net';
 import { FleetError } from '../errors';
 import { generatePrivateKeyPem, keyAlgorithmOf, loadPrivateKey, publicKeySpki } from './keys';
-import { decodePemBlocks, encodePem } from './pem';
+import { decodeBase64Strict, decodePemBlocks, encodePem } from './pem';
 import { x509 } from './x509';
 
 /** A certificate and its private key as PEM text; the key uses the labels Talos writes (`ED25519 PRIVATE KEY`, `EC PRIVATE KEY`). */
@@ -98,6 +98,23 @@ export function parseCertificate(pem: string): X509Certificate {
   } catch (err) {
     throw new FleetError('bad_certificate', `certificate cannot be parsed: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * A base64-of-PEM field as Talos YAML stores them (certificates and keys), decoded and checked to hold what
+ * `what` says; otherwise the problem, phrased to follow the field's path.
+ */
+export function decodePemField(base64: string, what: 'certificate' | 'key'): { pem: string } | { problem: string } {
+  const der = decodeBase64Strict(base64);
+  if (!der) return { problem: 'is not valid base64 (truncated or corrupted?)' };
+  const pem = der.toString('utf8');
+  try {
+    if (what === 'certificate') parseCertificate(pem);
+    else loadPrivateKey(pem);
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+  return { pem };
 }
 
 /** True when the private key is the one whose public half the certificate carries; false for anything unparseable. */

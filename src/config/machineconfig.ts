@@ -1,11 +1,9 @@
 import { isIP } from 'node:net';
 import { ValidationError, type Problem } from '../errors';
-import { certificateMatchesKey, parseCertificate, type CertificateAndKey } from './certs';
+import { certificateMatchesKey, decodePemField, type CertificateAndKey } from './certs';
 import { clusterEndpointProblems, isCidr } from './endpoint';
 import { stringifyGoYamlDocuments } from './goyaml';
-import { loadPrivateKey } from './keys';
 import { parseConfigDocuments, type ConfigDocument } from './patches';
-import { decodeBase64Strict } from './pem';
 import { TOKEN_PATTERN } from './tokens';
 
 /** A `{crt, key}` field as it appears in the YAML: base64 of PEM; workers carry no key. */
@@ -127,20 +125,10 @@ class Reader {
   }
 
   private pem(text: string, path: string, what: 'certificate' | 'key'): string | undefined {
-    const der = decodeBase64Strict(text.replace(/\s+/g, ''));
-    if (!der) {
-      this.problems.push({ path, message: 'is not valid base64' });
-      return undefined;
-    }
-    const pem = der.toString('utf8');
-    try {
-      if (what === 'certificate') parseCertificate(pem);
-      else loadPrivateKey(pem);
-      return pem;
-    } catch (err) {
-      this.problems.push({ path, message: (err as Error).message });
-      return undefined;
-    }
+    const decoded = decodePemField(text.replace(/\s+/g, ''), what);
+    if ('pem' in decoded) return decoded.pem;
+    this.problems.push({ path, message: decoded.problem });
+    return undefined;
   }
 }
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
 import { ValidationError, type Problem } from '../errors';
-import { certificateMatchesKey, generateCertificateAuthority, parseCertificate, type CertificateAndKey } from './certs';
+import { certificateMatchesKey, decodePemField, generateCertificateAuthority, type CertificateAndKey } from './certs';
 import { stringifyGoYaml } from './goyaml';
-import { generateRsa4096PemAsync, generatePrivateKeyPem, loadPrivateKey } from './keys';
+import { generateRsa4096PemAsync, generatePrivateKeyPem } from './keys';
 import { decodeBase64Strict } from './pem';
 import { generateToken, TOKEN_PATTERN, type RandomSource } from './tokens';
 import { DEFAULT_CONTRACT, contractGreater, parseVersionContract, type VersionContract } from './versions';
@@ -132,20 +132,10 @@ class FieldReader {
   pem(v: unknown, path: string, what: 'certificate' | 'key'): string | undefined {
     const text = this.string(v, path);
     if (text === undefined) return undefined;
-    const der = decodeBase64Strict(text);
-    if (!der) {
-      this.problems.push({ path, message: 'is not valid base64 (truncated or corrupted?)' });
-      return undefined;
-    }
-    const pem = der.toString('utf8');
-    try {
-      if (what === 'certificate') parseCertificate(pem);
-      else loadPrivateKey(pem);
-    } catch (err) {
-      this.problems.push({ path, message: (err as Error).message });
-      return undefined;
-    }
-    return pem;
+    const decoded = decodePemField(text, what);
+    if ('pem' in decoded) return decoded.pem;
+    this.problems.push({ path, message: decoded.problem });
+    return undefined;
   }
 
   /** A `{crt, key}` pair whose key must belong to the certificate. */

@@ -2,11 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FleetError, ValidationError, type Problem } from '../errors';
-import { certificateMatchesKey, parseCertificate, type CertificateAndKey } from '../config/certs';
+import { certificateMatchesKey, decodePemField, type CertificateAndKey } from '../config/certs';
 import { writeFileAtomically } from '../config/files';
 import { stringifyGoYaml } from '../config/goyaml';
-import { loadPrivateKey } from '../config/keys';
-import { decodeBase64Strict, toNodePem } from '../config/pem';
+import { toNodePem } from '../config/pem';
 import { parseYamlDocument } from '../config/secrets';
 
 /** One talosconfig context. `ca`, `crt` and `key` hold standard base64 of PEM, exactly as in the file. */
@@ -162,20 +161,10 @@ export function contextIdentity(
       problems.push({ path, message: 'is required when any of ca, crt, key is set' });
       return undefined;
     }
-    const der = decodeBase64Strict(value.replace(/\s+/g, ''));
-    if (!der) {
-      problems.push({ path, message: 'is not valid base64' });
-      return undefined;
-    }
-    const pem = der.toString('utf8');
-    try {
-      if (field === 'key') loadPrivateKey(pem);
-      else parseCertificate(pem);
-    } catch (err) {
-      problems.push({ path, message: (err as Error).message });
-      return undefined;
-    }
-    return pem;
+    const decoded = decodePemField(value.replace(/\s+/g, ''), field === 'key' ? 'key' : 'certificate');
+    if ('pem' in decoded) return decoded.pem;
+    problems.push({ path, message: decoded.problem });
+    return undefined;
   };
   const ca = decode('ca');
   const crt = decode('crt');

@@ -76,7 +76,7 @@ describe('talosconfig files', () => {
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as Error).message).toMatch(/^talosconfig \.\/tc context "prod" is invalid:/);
       expect((err as ValidationError).problems).toEqual([
-        { path: 'contexts.prod.ca', message: 'is not valid base64' },
+        { path: 'contexts.prod.ca', message: 'is not valid base64 (truncated or corrupted?)' },
         { path: 'contexts.prod.key', message: 'does not match the certificate in contexts.prod.crt' },
       ]);
     }
