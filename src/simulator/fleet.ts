@@ -91,15 +91,13 @@ export function parseNodeCounts(spec: string, baseAddress = '127.0.0.11', port?:
   return specs;
 }
 
-function waitFor(what: string, timeoutMs: number, condition: () => boolean | Promise<boolean>): Promise<void> {
+async function waitFor(what: string, timeoutMs: number, condition: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  return (async () => {
-    for (;;) {
-      if (await condition()) return;
-      if (Date.now() > deadline) throw new FleetError('timeout', `timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new FleetError('timeout', `timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { generateCertificateAuthority, issueCertificate, type CertificateAndKey } from '../config/certs';
 import { decodePair, machineCertificateAuthority, parseMachineConfig, type MachineConfig } from '../config/machineconfig';
@@ -354,7 +355,7 @@ export class SimulatedNode {
   /** apid: server certificate from the OS CA (own key on control planes, trustd on workers), client CAs from the config. */
   private async startApid(signal: AbortSignal): Promise<void> {
     const cfg = this.config!.parsed;
-    const sans = { ipAddresses: [this.spec.address, ...cfg.machine.certSANs.filter((s) => /^[\d.:a-f]+$/i.test(s))], dnsNames: [this.hostname, ...cfg.machine.certSANs.filter((s) => !/^[\d.:a-f]+$/i.test(s))] };
+    const sans = { ipAddresses: [this.spec.address, ...cfg.machine.certSANs.filter((s) => isIP(s))], dnsNames: [this.hostname, ...cfg.machine.certSANs.filter((s) => !isIP(s))] };
     const serverOpts = { commonName: this.hostname, ...sans, usage: 'server' as const, ttlMs: SERVER_CERT_TTL_MS };
     const clientOpts = { commonName: this.hostname, organizations: ['os:impersonator'], usage: 'client' as const, ttlMs: IMPERSONATOR_TTL_MS };
     let serverCert: CertificateAndKey | undefined;

@@ -29,7 +29,7 @@ async function withEtcd<T>(node: SimulatedNode, method: string, run: (client: Et
   } catch (err) {
     if (err instanceof GrpcError) throw err;
     const e = err as { code?: number; details?: string; message?: string };
-    throw new GrpcError(e.code === 4 ? Code.DEADLINE_EXCEEDED : Code.UNKNOWN, `etcd: ${e.details ?? e.message}`);
+    throw new GrpcError(e.code === Code.DEADLINE_EXCEEDED ? Code.DEADLINE_EXCEEDED : Code.UNKNOWN, `etcd: ${e.details ?? e.message}`);
   } finally {
     client.close();
   }

@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { stringify as stringifyYaml } from 'yaml';
 import { issueCertificate } from '../../config/certs';
+import { ADMIN_CERT_TTL_MS } from '../../config/generate';
 import { decodePair, machineCertificateAuthority } from '../../config/machineconfig';
 import { parseRoles } from '../../config/roles';
 import { ValidationError } from '../../errors';
@@ -61,7 +62,7 @@ async function kubeconfigArchive(node: SimulatedNode): Promise<Buffer> {
   const cfg = node.config!.parsed;
   const k8sCa = cfg.cluster.ca ? decodePair(cfg.cluster.ca) : undefined;
   if (!k8sCa?.key) throw new GrpcError(Code.FAILED_PRECONDITION, 'kubeconfig can only be generated on control plane nodes with the Kubernetes CA key');
-  const client = await issueCertificate({ crt: k8sCa.crt, key: k8sCa.key }, { commonName: 'admin', organizations: ['system:masters'], usage: 'client', ttlMs: 8_760 * 3_600_000 });
+  const client = await issueCertificate({ crt: k8sCa.crt, key: k8sCa.key }, { commonName: 'admin', organizations: ['system:masters'], usage: 'client', ttlMs: ADMIN_CERT_TTL_MS });
   const name = cfg.cluster.clusterName ?? 'talos';
   const text = stringifyYaml({
     apiVersion: 'v1',
@@ -83,18 +84,29 @@ async function sendLines(lines: string[], send: (m: unknown) => Promise<void>): 
   for (const line of lines) await send({ bytes: Buffer.from(`${line}\n`) });
 }
 
-/** Follows a live source until the client goes away. */
-function followUntilAborted<T>(signal: AbortSignal, subscribe: (push: (item: T) => void) => () => void, send: (item: T) => Promise<void>): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let chain = Promise.resolve();
-    const unsubscribe = subscribe((item) => {
-      chain = chain.then(() => send(item)).catch(() => undefined);
-    });
-    signal.addEventListener('abort', () => {
-      unsubscribe();
-      resolve();
-    }, { once: true });
+/**
+ * Streams a backlog, then live items until the client goes away. The subscription starts before the backlog
+ * is read, so nothing published in between is lost, and items are sent one at a time (backpressure).
+ */
+async function follow<T>(signal: AbortSignal, subscribe: (push: (item: T) => void) => () => void, backlog: () => T[], send: (item: T) => Promise<void>): Promise<void> {
+  const queue: T[] = [];
+  let wake: (() => void) | undefined;
+  const unsubscribe = subscribe((item) => {
+    queue.push(item);
+    wake?.();
   });
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (const item of backlog()) await send(item);
+    while (!signal.aborted) {
+      if (queue.length) await send(queue.shift()!);
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** MachineService methods other than etcd's, served by a configured node. */
@@ -218,33 +230,27 @@ export const machineHandlers: Record<string, Impl> = {
     stream: async (req: { namespace: string; id: string; follow: boolean; tailLines: number }, { node, ctx }, send) => {
       const buffer = node.logs.get(req.id);
       if (!buffer) throw new GrpcError(Code.NOT_FOUND, `log "${req.id}" was not registered`);
-      await sendLines(buffer.tail(req.tailLines), send);
-      if (req.follow) await followUntilAborted<string>(ctx.signal, (push) => buffer.follow(push), (line) => sendLines([line], send));
+      if (!req.follow) return sendLines(buffer.tail(req.tailLines), send);
+      await follow<string>(ctx.signal, (push) => buffer.follow(push), () => buffer.tail(req.tailLines), (line) => sendLines([line], send));
     },
   },
 
   Dmesg: {
     stream: async (req: { follow: boolean; tail: boolean }, { node, ctx }, send) => {
-      if (!req.tail) await sendLines(node.kernelLog.tail(-1), send);
-      if (req.follow) await followUntilAborted<string>(ctx.signal, (push) => node.kernelLog.follow(push), (line) => sendLines([line], send));
+      const backlog = () => (req.tail ? [] : node.kernelLog.tail(-1));
+      if (!req.follow) return sendLines(backlog(), send);
+      await follow<string>(ctx.signal, (push) => node.kernelLog.follow(push), backlog, (line) => sendLines([line], send));
     },
   },
 
   Events: {
     stream: async (req: { tailEvents: number; tailId: string; tailSeconds: number; withActorId: string }, { node, ctx }, send) => {
-      const toMessage = (e: MachineEvent) => send({ data: packAny(e.type, e.payload), id: e.id, actorId: e.actorId });
-      // Subscribe before sending history so nothing published in between is lost.
-      const live: MachineEvent[] = [];
-      const unsubscribe = node.events.subscribe((e) => live.push(e));
-      try {
-        for (const e of node.events.history({ tailEvents: req.tailEvents, tailId: req.tailId, tailSeconds: req.tailSeconds, actorId: req.withActorId })) await toMessage(e);
-      } finally {
-        unsubscribe();
-      }
-      for (const e of live) if (!req.withActorId || e.actorId === req.withActorId) await toMessage(e);
-      await followUntilAborted<MachineEvent>(ctx.signal, (push) => node.events.subscribe(push), async (e) => {
-        if (!req.withActorId || e.actorId === req.withActorId) await toMessage(e);
-      });
+      await follow<MachineEvent>(
+        ctx.signal,
+        (push) => node.events.subscribe((e) => (!req.withActorId || e.actorId === req.withActorId) && push(e)),
+        () => node.events.history({ tailEvents: req.tailEvents, tailId: req.tailId, tailSeconds: req.tailSeconds, actorId: req.withActorId }),
+        (e) => send({ data: packAny(e.type, e.payload), id: e.id, actorId: e.actorId }),
+      );
     },
   },
 
