@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { EtcdClient } from '../../src/simulator/etcd/client';
 import { TalosClient } from '../../src/talos/client';
 import { allValues, onlyValue } from '../../src/talos/replies';
-import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
+import { startFleet, waitUntil, whileRetryable, type TestFleet } from '../support/fleet';
 
 let t: TestFleet;
 let client: TalosClient;
@@ -54,16 +54,16 @@ describe('disaster recovery from a snapshot', () => {
 
     // Wipe etcd data on every control plane, as the DR procedure does (reset EPHEMERAL, no graceful leave).
     allValues(await client.reset({ graceful: false, reboot: true, systemPartitionsToWipe: [{ label: 'EPHEMERAL', wipe: true }] }, { nodes: [cp1, cp2, cp3] }));
-    for (const node of [cp1, cp2, cp3]) await waitUntil(`${node} etcd to wait in Preparing`, async () => (await etcdState(node)) === 'Preparing');
+    for (const node of [cp1, cp2, cp3]) await waitUntil(`${node} etcd to wait in Preparing`, whileRetryable(async () => (await etcdState(node)) === 'Preparing'));
 
     // Recovery: upload to one node, then Bootstrap with recover_etcd.
     await client.etcdRecover(createReadStream(snapshot()), { nodes: [cp1] });
     onlyValue(await client.bootstrap({ recoverEtcd: true }, { nodes: [cp1] }));
-    await waitUntil('the restored member to be healthy', async () => (await etcdState(cp1)) === 'Running');
-    await waitUntil('every control plane to rejoin as a voting member', async () => {
+    await waitUntil('the restored member to be healthy', whileRetryable(async () => (await etcdState(cp1)) === 'Running'));
+    await waitUntil('every control plane to rejoin as a voting member', whileRetryable(async () => {
       const members = onlyValue(await client.etcdMemberList({}, { nodes: [cp1] })).members;
       return members.length === 3 && members.every((m) => !m.isLearner);
-    });
+    }));
     expect(await get(cp1, 'precious')).toBe('in the snapshot');
     expect(await get(cp3, 'precious')).toBe('in the snapshot');
     expect(await get(cp1, 'after-snapshot')).toBeUndefined();
@@ -95,11 +95,11 @@ describe('membership', () => {
     const members = onlyValue(await client.etcdMemberList({}, { nodes: [cp1] })).members;
     const cp2Member = members.find((m) => m.hostname === 'cp-2')!;
     // etcd refuses reconfiguration for a few seconds after a membership change; the error says a retry helps.
-    await waitUntil('etcd to accept the removal', async () => {
+    await waitUntil('etcd to accept the removal', whileRetryable(async () => {
       const [r] = await client.etcdRemoveMemberById(cp2Member.id, { nodes: [cp1] });
       if (r!.error && !r!.error.retryable) throw r!.error;
       return !r!.error;
-    });
+    }));
     expect(onlyValue(await client.etcdMemberList({}, { nodes: [cp1] })).members.map((m) => m.hostname)).toEqual(['cp-1']);
   });
 });

@@ -1,7 +1,7 @@
 import { TalosClient } from '../../src/talos/client';
 import { EtcdClient } from '../../src/simulator/etcd/client';
 import { onlyValue } from '../../src/talos/replies';
-import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
+import { startFleet, waitUntil, whileRetryable, type TestFleet } from '../support/fleet';
 
 let t: TestFleet;
 let client: TalosClient;
@@ -23,11 +23,11 @@ const version = async (node: string) => onlyValue(await client.version({ nodes: 
 
 /** Ready again after a reboot: a new boot id and the machine reports running and ready. */
 async function waitForReboot(node: string, before: string): Promise<void> {
-  await waitUntil(`${node} to come back with a new boot id`, async () => (await bootId(node)) !== before);
-  await waitUntil(`${node} to be ready`, async () => {
+  await waitUntil(`${node} to come back with a new boot id`, whileRetryable(async () => (await bootId(node)) !== before));
+  await waitUntil(`${node} to be ready`, whileRetryable(async () => {
     const status = await client.machineStatus({ node });
     return status.stage === 'MACHINE_STAGE_RUNNING' && !!status.status?.ready;
-  });
+  }));
 }
 
 describe('reboot', () => {

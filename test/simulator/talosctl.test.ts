@@ -22,6 +22,11 @@ async function talosctl(talosconfig: string, ...args: string[]): Promise<string>
   return stdout + stderr;
 }
 
+/** talosctl's output, or '' while it fails (the node is still installing or rebooting). */
+async function talosctlWhenUp(talosconfig: string, ...args: string[]): Promise<string> {
+  return talosctl(talosconfig, ...args).catch(() => '');
+}
+
 suite('the real talosctl against a bootstrapped simulated fleet', () => {
   let t: TestFleet;
   let config: string;
@@ -97,11 +102,11 @@ suite('the real talosctl installing a simulated node from maintenance mode', () 
     const config = join(t.dir, 'talosconfig');
     writeTalosconfig(config, generated.talosconfig);
     await talosctl(config, 'apply-config', '--insecure', '-n', cp, '-f', file);
-    await waitUntil('the node to serve its new identity', async () => (await talosctl(config, '-n', cp, 'version')).includes('v1.10.9'));
-    await waitUntil('etcd to wait for bootstrap', async () => /etcd +Preparing/.test(await talosctl(config, '-n', cp, 'service')));
+    await waitUntil('the node to serve its new identity', async () => (await talosctlWhenUp(config, '-n', cp, 'version')).includes('v1.10.9'));
+    await waitUntil('etcd to wait for bootstrap', async () => /etcd +Preparing/.test(await talosctlWhenUp(config, '-n', cp, 'service')));
     await talosctl(config, '-n', cp, 'bootstrap');
     await expect(talosctl(config, '-n', cp, 'bootstrap')).rejects.toThrow(/AlreadyExists/);
-    await waitUntil('etcd to be healthy', async () => /etcd +Running +OK/.test(await talosctl(config, '-n', cp, 'service')));
+    await waitUntil('etcd to be healthy', async () => /etcd +Running +OK/.test(await talosctlWhenUp(config, '-n', cp, 'service')));
   });
 });
 

@@ -64,19 +64,33 @@ export async function startFleet(opts: { nodes: string; state: 'maintenance' | '
   };
 }
 
-/** Waits until `condition` holds, polling; fails with `what` after the deadline. Never a bare sleep. */
+/**
+ * Waits until `condition` holds, polling; fails with `what` after the deadline. Never a bare sleep.
+ * An error thrown by the condition ends the wait at once: a refusal that retrying cannot fix must fail the test
+ * now, not after the deadline. Conditions that poll a node that may be down wrap themselves in {@link whileRetryable}.
+ */
 export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
   for (;;) {
-    try {
-      if (await condition()) return;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A condition for {@link waitUntil} that counts a retryable error (node rebooting, deadline) as "not yet" and
+ * rethrows the rest; `notYet` names other errors that are expected while waiting.
+ */
+export function whileRetryable(condition: () => boolean | Promise<boolean>, notYet: (err: unknown) => boolean = () => false): () => Promise<boolean> {
+  return async () => {
+    try {
+      return await condition();
+    } catch (err) {
+      if ((err as { retryable?: unknown }).retryable === true || notYet(err)) return false;
+      throw err;
+    }
+  };
 }
 
 /** Collects an async iterable. */
