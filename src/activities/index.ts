@@ -1,0 +1,14 @@
+import type { ActivityDeps } from './deps';
+import { wrapActivities } from './failures';
+import { installActivities } from './install';
+import { notifyActivities } from './notify';
+
+/** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
+export function createActivities(deps: ActivityDeps) {
+  return wrapActivities({
+    ...installActivities(deps),
+    ...notifyActivities(deps.notifier),
+  });
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,2 @@
+/** Every workflow the worker registers (the entry of the workflow bundle). */
+export { installCluster } from './install';

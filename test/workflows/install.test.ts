@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { scaffoldInventory } from '../../src/fleet/scaffold';
+import type { DevServer } from '../../src/runtime/dev-server';
+import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
+import type { RuntimeSettings } from '../../src/runtime/settings';
+import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
+import type { InstallClusterInput, InstallTimings } from '../../src/shared/install';
+import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
+import { historyText, startTestTemporal, testSettings, workflowBundlePath } from '../support/temporal';
+
+/** Waits short enough for a test at time scale 0.01, long enough for two busy cores. */
+const TIMING: Partial<InstallTimings> = {
+  pollIntervalMs: 200,
+  checkWindowMs: 2_000,
+  heartbeatTimeoutMs: 5_000,
+  nodeInstallTimeoutMs: 60_000,
+  etcdJoinTimeoutMs: 60_000,
+  healthTimeoutMs: 90_000,
+};
+
+let t: TestFleet;
+let server: DevServer;
+let settings: RuntimeSettings;
+let worker: FleetWorker;
+let connection: Connection;
+let client: Client;
+
+beforeAll(async () => {
+  t = await startFleet({ nodes: '3cp,2w', state: 'maintenance' });
+  const inventory = await scaffoldInventory({
+    dir: join(t.dir, 'inventory'),
+    cluster: 'demo',
+    nodes: t.fleet.nodes().map((n) => ({ name: n.name, address: n.spec.address, role: n.spec.role })),
+    talosVersion: 'v1.10.9',
+    approvers: ['alice', 'bob'],
+    allowSelfApproval: false,
+  });
+  server = await startTestTemporal(t.dir);
+  settings = testSettings(server, inventory.path);
+  worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, log: () => undefined });
+  connection = await Connection.connect({ address: server.address });
+  client = new Client({ connection, namespace: server.namespace });
+}, 180_000);
+
+jest.setTimeout(300_000);
+
+afterAll(async () => {
+  await worker?.shutdown();
+  await connection?.close();
+  await server?.stop();
+  await t?.stop();
+});
+
+const records = (method: string) => t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === method).map((r) => ({ node: n.name, ...r })));
+
+describe('the install workflow', () => {
+  it('installs 3 control planes and 2 workers from maintenance mode once approved, applying each config once and bootstrapping once', async () => {
+    const input: InstallClusterInput = { cluster: 'demo', requester: 'alice', timing: TIMING };
+    const run = await startMutatingRun(client, settings, { operation: 'install', cluster: 'demo', requester: 'alice', args: [input], summary: 'install demo' });
+    await waitUntil('the start gate to open', async () => (await runProgress(client, run.ref)).gate?.name === 'start', 60_000);
+
+    // Nothing has been touched before the approval.
+    expect(records('ApplyConfiguration')).toEqual([]);
+
+    // Only approvers may decide, and the requester may not approve their own run here.
+    await expect(decide(client, run.ref, { choice: 'approve', user: 'mallory' })).rejects.toThrow(/mallory may not decide gates of cluster demo/);
+    await expect(decide(client, run.ref, { choice: 'approve', user: 'alice' })).rejects.toThrow(/alice started this run and may not approve it/);
+    await expect(decide(client, run.ref, { gate: 'other', choice: 'approve', user: 'bob' })).rejects.toThrow(/gate other is not open/);
+    const accepted = await decide(client, run.ref, { gate: 'start', choice: 'approve', user: 'bob' });
+    expect(accepted).toEqual({ gate: 'start', accepted: 'approve', closed: true });
+
+    const result = (await run.handle.result()) as { nodes: { name: string; version: string }[]; bootstrapNode: string; kubeconfigPath: string };
+    expect(result.nodes.map((n) => n.name).sort()).toEqual(['cp-1', 'cp-2', 'cp-3', 'w-1', 'w-2']);
+    expect(result.nodes.every((n) => n.version === 'v1.10.9')).toBe(true);
+
+    const applies = records('ApplyConfiguration');
+    expect(applies.map((r) => r.node).sort()).toEqual(['cp-1', 'cp-2', 'cp-3', 'w-1', 'w-2']);
+    expect(applies.every((r) => r.outcome === 'ok')).toBe(true);
+    expect(records('Bootstrap').map((r) => `${r.node}:${r.outcome}`)).toEqual(['cp-1:ok']);
+    expect(t.fleet.nodes().every((n) => n.ready)).toBe(true);
+
+    // The history shows who approved; the rejected attempts left no trace.
+    const progress = await runProgress(client, run.ref);
+    expect(progress.status).toBe('completed');
+    expect(progress.gates.map((g) => ({ gate: g.name, outcome: g.outcome, by: g.decisions.map((d) => d.user) }))).toEqual([{ gate: 'start', outcome: 'approve', by: ['bob'] }]);
+    const history = await historyText(run.handle);
+    expect(history).not.toContain('mallory');
+    expect(history).toContain('bob');
+  });
+});
