@@ -21,11 +21,11 @@ function planSummary(plan: { cluster: string; talosVersion: string; installImage
 }
 
 /** A promise's outcome as a value, so concurrent node steps can all be awaited before the first failure is raised. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
+async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: Error }> {
   try {
     return { value: await promise };
   } catch (error) {
-    return { error };
+    return { error: error as Error };
   }
 }
 
