@@ -1,6 +1,6 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { FleetError } from '../errors';
-import { clusterWorkflowId, type MutatingOperation, type Operation } from '../shared/names';
+import { clusterWorkflowId, type MutatingOperation } from '../shared/names';
 import { abortUpdate, decideUpdate, progressQuery, type DecideInput, type DecideResult, type RunProgress } from '../shared/runs';
 import { CLUSTER, OPERATION, REQUESTER } from '../shared/search-attributes';
 import type { RuntimeSettings } from './settings';
@@ -117,7 +117,8 @@ export async function abortRun(client: Client, ref: string, user: string, reason
 export interface RunSummary {
   id: string;
   cluster: string;
-  operation: Operation | string;
+  /** The operation (`install`, `upgrade`, ...), or the workflow type for runs started by other means. */
+  operation: string;
   status: string;
   requester?: string;
   start: string;

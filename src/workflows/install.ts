@@ -96,8 +96,8 @@ export async function installCluster(input: InstallClusterInput): Promise<Instal
       if (workers.length) run.phase('workers', `installing the workers (${workers.map((n) => n.name).join(', ')}) beside the other control planes`);
       installs.push(...workers.map((n) => settle(installNode(n))));
       const settled = await Promise.all(installs);
-      const failed = settled.find((s) => s.error);
-      if (failed) throw failed.error;
+      const failed = settled.find((s) => s.error)?.error;
+      if (failed) throw failed;
       const versions = settled.map((s) => s.value!);
 
       run.checkpoint();
