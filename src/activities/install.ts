@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { writeFileAtomically } from '../config/files';
+import { clusterHealth } from '../fleet/health';
 import { gatePolicy } from '../fleet/policy';
 import { probeNode, type NodeProbe } from '../fleet/probe';
 import { installImageOf, renderClusterNodeConfig } from '../fleet/render';
@@ -168,21 +169,8 @@ export function installActivities(deps: ActivityDeps) {
 
     /** Runs the cluster health check (upstream's named checks) for up to `windowMs`. */
     async checkClusterHealth(input: { cluster: string; windowMs: number }): Promise<CheckResult> {
-      const spec = deps.inventory().cluster(input.cluster);
-      const client = deps.connector.cluster(input.cluster);
-      const controlPlaneNodes = spec.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address);
-      const workerNodes = spec.nodes.filter((n) => n.role === 'worker').map((n) => n.address);
-      let last = 'health check did not start';
-      try {
-        for await (const m of client.healthCheck({ waitTimeoutMs: input.windowMs, controlPlaneNodes, workerNodes }, { node: controlPlaneNodes[0]! }, { timeoutMs: input.windowMs + 10_000 })) {
-          if (m.error) return { done: false, detail: m.error.message };
-          last = m.value.message;
-          Context.current().heartbeat(last);
-        }
-        return { done: true, detail: 'all health checks passed' };
-      } catch (err) {
-        return { done: false, detail: `${last} (${(err as Error).message})` };
-      }
+      const health = await clusterHealth(deps.connector, deps.inventory(), input.cluster, input.windowMs, (line) => Context.current().heartbeat(line));
+      return { done: health.healthy, detail: health.detail };
     },
 
     /** Fetches the admin kubeconfig from a control plane and stores it beside the inventory (mode 0600); returns its path only. */

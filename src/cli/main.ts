@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { FleetError } from '../errors';
 import { registerSim } from './sim';
 import { registerGen } from './gen';
+import { registerDev } from './dev';
+import { registerInventory } from './inventory';
+import { registerRunVerbs } from './runs';
+import { registerStatus } from './status';
+import { registerWorker } from './worker';
 
 /** Builds the `talos-fleet` command; each verb lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -9,6 +14,11 @@ export function buildProgram(): Command {
     .description('Run Talos Linux Kubernetes fleets through durable Temporal workflows.')
     .showHelpAfterError()
     .exitOverride();
+  registerDev(program);
+  registerRunVerbs(program);
+  registerStatus(program);
+  registerInventory(program);
+  registerWorker(program);
   registerSim(program);
   registerGen(program);
   return program;

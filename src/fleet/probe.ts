@@ -53,7 +53,12 @@ export async function probeNode(connector: FleetConnector, cluster: string, node
     if (stage === 'maintenance') return { ...base, state: 'maintenance', detail: 'in maintenance mode, waiting for a configuration', stage };
     return { ...base, state: 'installing', detail: `applying its configuration (stage ${stage ?? 'unknown'})`, stage };
   } catch (err) {
-    const maintenanceError = err as Error;
+    const maintenanceError = err as TalosApiError;
+    // An answer without our certificate (a refusal from the node, not from TLS) comes from a node between maintenance
+    // mode and its first boot with the config: it no longer takes a config, and does not yet require a client certificate.
+    if (maintenanceError.code !== undefined && maintenanceError.code !== 'unavailable' && maintenanceError.code !== 'deadline_exceeded') {
+      return { ...base, state: 'installing', detail: `applying its configuration (${maintenanceError.code})` };
+    }
     // Foreign only when both attempts reached a TLS endpoint that refused us; a refused or dropped connection is a
     // node that is down or rebooting right now (an install reboots between the two attempts).
     if (CONNECTION_FAILED.test(maintenanceError.message) || CONNECTION_FAILED.test(memberError.message) && !/certificate/i.test(memberError.message)) {

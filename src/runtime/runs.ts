@@ -38,6 +38,8 @@ export const WORKFLOW_TYPES: Record<MutatingOperation, string> = {
 /** A run that was started: its handle and the reference to give the user. */
 export interface StartedRun {
   handle: WorkflowHandle;
+  workflowId: string;
+  runId: string;
   ref: string;
 }
 
@@ -61,7 +63,7 @@ export async function startMutatingRun(client: Client, settings: RuntimeSettings
       ],
       staticSummary: opts.summary,
     });
-    return { handle, ref: runRef(workflowId, handle.firstExecutionRunId) };
+    return { handle, workflowId, runId: handle.firstExecutionRunId, ref: runRef(workflowId, handle.firstExecutionRunId) };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       const running = await client.workflow.getHandle(workflowId).describe();
