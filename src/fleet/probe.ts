@@ -24,7 +24,8 @@ export interface NodeProbe {
   stage?: string;
 }
 
-const CONNECTION_FAILED = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|No connection established|Connection dropped|deadline/i;
+/** A TLS-level refusal: the node answered, and wants a client certificate (or one it trusts). */
+const TLS_REFUSED = /certificate|SSL routines|alert|handshake/i;
 
 function stageName(stage: string | undefined): string | undefined {
   return stage?.replace(/^MACHINE_STAGE_/, '').toLowerCase();
@@ -59,10 +60,10 @@ export async function probeNode(connector: FleetConnector, cluster: string, node
     if (maintenanceError.code !== undefined && maintenanceError.code !== 'unavailable' && maintenanceError.code !== 'deadline_exceeded') {
       return { ...base, state: 'installing', detail: `applying its configuration (${maintenanceError.code})` };
     }
-    // Foreign only when both attempts reached a TLS endpoint that refused us; a refused or dropped connection is a
-    // node that is down or rebooting right now (an install reboots between the two attempts).
-    if (CONNECTION_FAILED.test(maintenanceError.message) || CONNECTION_FAILED.test(memberError.message) && !/certificate/i.test(memberError.message)) {
-      return { ...base, state: 'unreachable', detail: `nothing answers at ${node.address}:${node.port}` };
+    // Foreign only when the node refused us at TLS level (it requires a client certificate it trusts); a refused,
+    // reset or timed-out connection is a node that is down or rebooting right now (an install reboots in between).
+    if (!TLS_REFUSED.test(maintenanceError.message)) {
+      return { ...base, state: 'unreachable', detail: `nothing answers at ${node.address}:${node.port} (${maintenanceError.detail ?? maintenanceError.message})` };
     }
     return { ...base, state: 'foreign', detail: `not in maintenance mode and not answering with this cluster's identity (${memberError.message})` };
   }

@@ -71,7 +71,7 @@ export async function startMutatingRun(client: Client, settings: RuntimeSettings
       const requester = running.typedSearchAttributes.get(REQUESTER) ?? 'someone';
       throw new FleetError(
         'run_in_progress',
-        `cluster ${opts.cluster} already has a ${operation} running (run ${runRef(workflowId, running.runId)}, started by ${requester} at ${running.startTime.toISOString()}); wait for it to end or abort it with \`talos-fleet abort ${runRef(workflowId, running.runId)}\``,
+        `cluster ${opts.cluster} already has a running ${operation} (run ${runRef(workflowId, running.runId)}, started by ${requester} at ${running.startTime.toISOString()}); wait for it to end or abort it with \`talos-fleet abort ${runRef(workflowId, running.runId)}\``,
       );
     }
     throw err;

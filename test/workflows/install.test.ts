@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { parseSecretsBundle } from '../../src/config/secrets';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
 import type { DevServer } from '../../src/runtime/dev-server';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
@@ -7,6 +9,7 @@ import type { RuntimeSettings } from '../../src/runtime/settings';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
 import type { InstallClusterInput, InstallTimings } from '../../src/shared/install';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
+import { secretsInHistories, secretValues } from '../support/secrets-scan';
 import { historyText, startTestTemporal, testSettings, workflowBundlePath } from '../support/temporal';
 
 /** Waits short enough for a test at time scale 0.01, long enough for two busy cores. */
@@ -63,6 +66,11 @@ describe('the install workflow', () => {
     // Nothing has been touched before the approval.
     expect(records('ApplyConfiguration')).toEqual([]);
 
+    // One mutating operation per cluster: a second install is refused, naming the running one.
+    await expect(startMutatingRun(client, settings, { operation: 'install', cluster: 'demo', requester: 'bob', args: [input], summary: 'install demo' })).rejects.toThrow(
+      new RegExp(`cluster demo already has a running install \\(run ${run.ref}, started by alice`),
+    );
+
     // Only approvers may decide, and the requester may not approve their own run here.
     await expect(decide(client, run.ref, { choice: 'approve', user: 'mallory' })).rejects.toThrow(/mallory may not decide gates of cluster demo/);
     await expect(decide(client, run.ref, { choice: 'approve', user: 'alice' })).rejects.toThrow(/alice started this run and may not approve it/);
@@ -87,5 +95,41 @@ describe('the install workflow', () => {
     const history = await historyText(run.handle);
     expect(history).not.toContain('mallory');
     expect(history).toContain('bob');
+  });
+
+  it('refuses, before touching anything, nodes that are not in maintenance mode or do not answer', async () => {
+    const before = records('ApplyConfiguration').length;
+    const other = await scaffoldInventory({
+      dir: join(t.dir, 'other'),
+      cluster: 'other',
+      nodes: [
+        { name: 'taken', address: t.addr('cp-1'), role: 'controlplane' },
+        // Nothing listens there: the fleet's /24 has five nodes.
+        { name: 'gone', address: t.addr('cp-1').replace(/\.11$/, '.99'), role: 'worker' },
+      ],
+      talosVersion: 'v1.10.9',
+      approvers: [],
+      allowSelfApproval: false,
+      policy: { gates: { install: [], upgrade: [], 'upgrade-k8s': [], apply: [], restore: [] } },
+    });
+    const otherSettings = testSettings(server, other.path);
+    const otherWorker = await startFleetWorker({ settings: otherSettings, workflowBundlePath: await workflowBundlePath(), log: () => undefined });
+    try {
+      const input: InstallClusterInput = { cluster: 'other', requester: 'alice', timing: TIMING };
+      const run = await startMutatingRun(client, otherSettings, { operation: 'install', cluster: 'other', requester: 'alice', args: [input], summary: 'install other' });
+      const failure = await run.handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+      expect(failure).toMatch(/cannot install cluster "other": taken \(.*\) not in maintenance mode and not answering with this cluster's identity/);
+      expect(failure).toMatch(/gone \(.*\) nothing answers/);
+      expect(failure).toMatch(/nothing was changed/);
+      expect(records('ApplyConfiguration').length).toBe(before);
+      expect((await runProgress(client, run.ref)).status).toBe('failed');
+    } finally {
+      await otherWorker.shutdown();
+    }
+  });
+
+  it('leaves no private key, token or kubeconfig in the history of any run', async () => {
+    const secrets = secretValues(parseSecretsBundle(readFileSync(join(t.dir, 'inventory', 'demo', 'secrets.yaml'), 'utf8'), 'secrets'));
+    expect(await secretsInHistories(client, secrets)).toEqual([]);
   });
 });

@@ -1,0 +1,42 @@
+import type { Client } from '@temporalio/client';
+import type { SecretsBundle } from '../../src/config/secrets';
+import { TOKEN_PATTERN } from '../../src/config/tokens';
+import { historyText } from './temporal';
+
+/** What must never appear in a workflow history: any PEM block, a kubeconfig's credentials, a Talos/Kubernetes token. */
+const PATTERNS: [string, RegExp][] = [
+  ['a PEM block', /-----BEGIN [A-Z0-9 ]+-----/],
+  ['kubeconfig credentials', /client-(key|certificate)-data/],
+  ['a bootstrap-token-shaped string', new RegExp(TOKEN_PATTERN.source.replace(/^\^|\$$/g, ''))],
+];
+
+/** The bundle's secret values as they appear in files and configs (raw, and base64 of the PEM text). */
+export function secretValues(bundle: SecretsBundle): string[] {
+  const b64 = (pem: string) => Buffer.from(pem).toString('base64');
+  const keys = [bundle.certs.os.key, bundle.certs.etcd.key, bundle.certs.k8s.key, bundle.certs.k8sAggregator.key, bundle.certs.k8sServiceAccount.key];
+  return [
+    bundle.cluster.secret,
+    bundle.secrets.bootstrapToken,
+    bundle.trustdInfo.token,
+    ...(bundle.secrets.secretboxEncryptionSecret ? [bundle.secrets.secretboxEncryptionSecret] : []),
+    // A long enough piece of each key's base64 identifies it without matching by chance.
+    ...keys.flatMap((k) => [b64(k).slice(20, 80), k.split('\n')[1] ?? '']),
+  ].filter((v) => v.length >= 16);
+}
+
+/**
+ * Reads the complete history of every workflow run on the server (every payload decoded) and returns what it
+ * found that looks like key material or equals one of `secrets`: an empty list means clean.
+ */
+export async function secretsInHistories(client: Client, secrets: string[]): Promise<string[]> {
+  const findings: string[] = [];
+  let runs = 0;
+  for await (const w of client.workflow.list()) {
+    runs++;
+    const text = await historyText(client.workflow.getHandle(w.workflowId, w.runId));
+    for (const [what, re] of PATTERNS) if (re.test(text)) findings.push(`${w.workflowId}/${w.runId}: ${what} (${re.exec(text)![0]})`);
+    for (const s of secrets) if (text.includes(s)) findings.push(`${w.workflowId}/${w.runId}: a secret of the bundle (${s.slice(0, 6)}…)`);
+  }
+  if (runs === 0) findings.push('no workflow runs were found to scan');
+  return findings;
+}
