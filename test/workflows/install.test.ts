@@ -117,7 +117,7 @@ describe('the install workflow', () => {
     try {
       const input: InstallClusterInput = { cluster: 'other', requester: 'alice', timing: TIMING };
       const run = await startMutatingRun(client, otherSettings, { operation: 'install', cluster: 'other', requester: 'alice', args: [input], summary: 'install other' });
-      const failure = await run.handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+      const failure: unknown = await run.handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
       expect(failure).toMatch(/cannot install cluster "other": taken \(.*\) not in maintenance mode and not answering with this cluster's identity/);
       expect(failure).toMatch(/gone \(.*\) nothing answers/);
       expect(failure).toMatch(/nothing was changed/);
