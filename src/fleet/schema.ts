@@ -126,7 +126,7 @@ function crossChecks(inv: { clusters: z.output<typeof cluster>[] }): { path: (st
     }
     const need = c.policy.requiredApprovals.restore;
     const eligible = c.policy.approvers.length;
-    if (c.policy.gates.restore.length > 0 && need > eligible) {
+    if (c.policy.gates.restore.length > 0 && eligible > 0 && need > eligible) {
       out.push({ path: at('policy', 'requiredApprovals', 'restore'), message: `${need} distinct approvers are required but only ${eligible} are listed` });
     }
   });
