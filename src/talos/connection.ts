@@ -50,7 +50,7 @@ export interface ConnectionOptions {
   /** `host` or `host:port`; the port defaults to 50000. */
   endpoints: string[];
   credentials: grpc.ChannelCredentials;
-  /** Default deadline of every call, ms (30 s). */
+  /** Default deadline of every call, ms (30 s); finite (a single call may pass `Infinity`). */
   timeoutMs?: number;
   /** Longest pause between reconnect attempts to a node that went away (it may be rebooting), ms. */
   maxReconnectBackoffMs?: number;
@@ -112,6 +112,9 @@ export class Connection {
       throw new FleetError('no_endpoints', 'no Talos API endpoints configured: set `endpoints` in the talosconfig context or pass them explicitly');
     }
     this.timeoutMs = checkTimeout(options.timeoutMs ?? 30_000, 'timeoutMs');
+    if (this.timeoutMs === Infinity) {
+      throw new FleetError('invalid_option', 'timeoutMs of a client must be finite: every call needs a deadline; pass timeoutMs: Infinity to a single long stream instead');
+    }
     const channelOptions: grpc.ChannelOptions = {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -219,7 +222,7 @@ export class Connection {
     return new Promise((resolve) => {
       const check = () => {
         const state = channel.getConnectivityState(true);
-        if (state === grpc.connectivityState.READY || stop()) resolve();
+        if (state === grpc.connectivityState.READY || state === grpc.connectivityState.SHUTDOWN || stop()) resolve();
         else channel.watchConnectivityState(state, Date.now() + 1_000, check);
       };
       check();

@@ -80,10 +80,13 @@ describe('close()', () => {
     expect(received).toHaveLength(3);
   });
 
-  it('closes on Symbol.asyncDispose', async () => {
-    const c = client();
-    await c[Symbol.asyncDispose]();
-    const err = (await c.version().catch((e: unknown) => e)) as Error;
+  it('closes at the end of an `await using` scope', async () => {
+    let escaped: TalosClient | undefined;
+    {
+      await using c = client();
+      escaped = c;
+    }
+    const err = (await escaped.version().catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject({ code: 'closed', mayHaveApplied: false });
     expect(err.message).toContain('the client is closed');
     expect(received).toEqual([]);

@@ -66,6 +66,7 @@ describe('every call has a deadline', () => {
       await expect(c.version({}, { timeoutMs })).rejects.toMatchObject({ code: 'invalid_option' });
     }
     expect(() => client([SILENT], 0)).toThrow(/timeoutMs must be a positive number of milliseconds, or Infinity/);
+    expect(() => client([SILENT], Infinity)).toThrow(/timeoutMs of a client must be finite/);
   });
 });
 
