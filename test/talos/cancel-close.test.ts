@@ -55,12 +55,15 @@ describe('cancellation', () => {
     const c = client();
     const stop = new AbortController();
     const reason = new Error('operator pressed stop');
-    const reboot = c.reboot({}, {}, { signal: stop.signal });
-    await waitUntil('the reboot to reach the node', () => calls('Reboot') === 1, 5_000);
+    const reboot = c.reboot({}, {}, { signal: stop.signal }).catch((e: unknown) => e);
+    const upload = c.etcdRecover(Readable.from([Buffer.alloc(1024)]), {}, { signal: stop.signal }).catch((e: unknown) => e);
+    await waitUntil('the reboot and the upload to reach the node', () => calls('Reboot') === 1 && calls('EtcdRecover') === 1, 5_000);
     stop.abort(reason);
-    const err = await settlesWithin(reboot.catch((e: unknown) => e), 2_000, 'the aborted reboot');
-    expect(err).toMatchObject({ code: 'cancelled', mayHaveApplied: true, cause: reason });
-    expect((err as Error).message).toMatch(/cancelled by the caller after the request was sent.*the request may have reached the node/);
+    for (const pending of [reboot, upload]) {
+      const err = await settlesWithin(pending, 2_000, 'an aborted call');
+      expect(err).toMatchObject({ code: 'cancelled', mayHaveApplied: true, cause: reason });
+      expect((err as Error).message).toMatch(/cancelled by the caller after the request was sent.*the request may have reached the node/);
+    }
   });
 });
 
@@ -70,14 +73,15 @@ describe('close()', () => {
     const unary = c.version().catch((e: unknown) => e);
     const stream = collect(c.logs({ id: 'etcd', follow: true }, {}, { timeoutMs: Infinity })).catch((e: unknown) => e);
     const bytes = collect(c.etcdSnapshot({})).catch((e: unknown) => e);
-    await waitUntil('three calls to reach the node', () => received.length === 3, 5_000);
+    const upload = c.etcdRecover(Readable.from([Buffer.alloc(1024)]), {}).catch((e: unknown) => e);
+    await waitUntil('four calls to reach the node', () => received.length === 4, 5_000);
     c.close();
-    for (const pending of [unary, stream, bytes]) {
+    for (const pending of [unary, stream, bytes, upload]) {
       expect(await settlesWithin(pending, 2_000, 'a call in flight at close()')).toMatchObject({ code: 'closed', mayHaveApplied: true });
     }
     await expect(c.version()).rejects.toMatchObject({ code: 'closed', mayHaveApplied: false });
     await expect(collect(c.read('/etc/hostname', {}))).rejects.toMatchObject({ code: 'closed' });
-    expect(received).toHaveLength(3);
+    expect(received).toHaveLength(4);
   });
 
   it('closes at the end of an `await using` scope', async () => {

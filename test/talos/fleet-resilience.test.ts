@@ -29,18 +29,24 @@ async function hostnames(talos: TalosApi, nodes: string[], options?: { timeoutMs
 }
 
 describe('a node that reboots', () => {
-  it(`a reboot of a node at time scale ${TEST_TIME_SCALE} followed by polling it through the client yields retryable errors until the node answers, then success`, async () => {
-    // Straight to the node: its own connection is the one that closes under us while it reboots.
-    const client = t.client([w1]);
-    const before = await client.bootId({});
-    onlyValue(await client.reboot({}));
+  // Straight to the node (its own connection closes under us) and through another node's apid, as activities poll.
+  it.each([
+    ['straight to the node', () => ({ endpoints: [w1], target: {} })],
+    ['through another endpoint', () => ({ endpoints: [cp1], target: { node: w1 } })],
+  ])(`a reboot of a node at time scale ${TEST_TIME_SCALE} followed by polling it through the client yields retryable errors until the node answers, then success (%s)`, async (_how, route) => {
+    const { endpoints, target } = route();
+    const client = t.client(endpoints);
+    const reboots = () => t.fleet.node('w-1').record.filter((r) => r.method === 'Reboot').length;
+    const rebootsBefore = reboots();
+    const before = await client.bootId(target);
+    onlyValue(await client.reboot({}, target));
     const errors: unknown[] = [];
     let after: string | undefined;
     const deadline = Date.now() + 30_000;
     while (after === undefined && Date.now() < deadline) {
       try {
-        const id = await client.bootId({});
-        onlyValue(await client.version());
+        const id = await client.bootId(target);
+        onlyValue(await client.version(target));
         if (id !== before) after = id;
       } catch (err) {
         errors.push(err);
@@ -52,7 +58,7 @@ describe('a node that reboots', () => {
     expect(errors.length).toBeGreaterThan(0);
     const notRetryable = errors.filter((e) => !(e instanceof TalosApiError && e.retryable)).map((e) => (e as Error).message);
     expect(notRetryable).toEqual([]);
-    expect(t.fleet.node('w-1').record.filter((r) => r.method === 'Reboot')).toHaveLength(1);
+    expect(reboots()).toBe(rebootsBefore + 1);
   });
 });
 
