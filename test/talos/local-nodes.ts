@@ -19,12 +19,13 @@ export class LocalNodes {
   /** Another CA: the cluster does not trust what it issues. */
   otherCa!: CertificateAndKey;
 
+  /** The loopback address every server listens on. */
+  readonly host: string;
+
   /** `third` keeps each test file's addresses apart (jest runs files of one worker one after the other). */
   constructor(third: number) {
     this.host = `127.${120 + Number(process.env.JEST_WORKER_ID ?? '1')}.${third}.1`;
   }
-
-  readonly host: string;
 
   async init(): Promise<void> {
     this.ca = await generateCertificateAuthority({ algorithm: 'ed25519', organization: 'talos', ttlMs: 3_600_000 });
