@@ -1,12 +1,19 @@
-/** Base class of every error this project raises on purpose: a stable string `code` plus the human message. */
+/**
+ * Base class of every error this project raises on purpose: a stable string `code` plus the human message.
+ * `retryable` says whether repeating the same operation can succeed; Temporal activities turn a FleetError into an
+ * `ApplicationFailure` with `type = code` and `nonRetryable = !retryable` (table: src/talos/errors.ts).
+ */
 export class FleetError extends Error {
+  readonly retryable: boolean;
+
   constructor(
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryable?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
+    this.retryable = options?.retryable ?? false;
   }
 }
 
@@ -18,7 +25,7 @@ export interface Problem {
 
 /**
  * Raised when input fails validation. Validators collect every problem and report them together,
- * so the user fixes a file once instead of once per error.
+ * so the user fixes a file once instead of once per error. Never retryable: the same input fails the same way.
  */
 export class ValidationError extends FleetError {
   constructor(

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors';
-import { newTalosconfig, type Talosconfig } from '../talos/talosconfig';
+import { newTalosconfig, type Talosconfig } from './talosconfig';
 import { issueCertificate } from './certs';
 import { checkClusterEndpoint } from './endpoint';
 import { stringifyGoYamlDocuments } from './goyaml';

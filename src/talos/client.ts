@@ -1,10 +1,14 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import type * as machine from './types';
+import type { ForEachNodeOptions, TalosApi } from './api';
 import { Connection, type CallOptions, type ConnectionOptions, type NodeMessage, type Target } from './connection';
-import { mutualTlsCredentials, maintenanceCredentials } from './credentials';
+import { insecureMaintenanceCredentials, mutualTlsCredentials, pinnedMaintenanceCredentials } from './credentials';
 import { FleetError } from '../errors';
-import { contextIdentity, loadTalosconfig, resolveTalosconfigPath, type ClientIdentity } from './talosconfig';
+import { contextIdentity, type ClientIdentity } from '../config/talosconfig';
+import { loadTalosconfig, resolveTalosconfigPath } from './talosconfig';
 import { messageCodec, toProtoTime, unpackAny } from './codec';
+import { TalosApiError } from './errors';
 import { extractKubeconfig } from './kubeconfig';
 import { onlyValue, type NodeResult } from './replies';
 
@@ -13,14 +17,19 @@ const M = '/machine.MachineService/';
 /** What to connect to and how long to wait; see {@link ConnectionOptions}. */
 export type TalosClientOptions = Omit<ConnectionOptions, 'credentials'>;
 
+/** Options of a maintenance-mode client (no endpoints: it talks to the node directly). */
+export type MaintenanceClientOptions = Omit<TalosClientOptions, 'endpoints'>;
+
 /**
  * A client of the Talos node API (the API talosctl uses), with one method per RPC.
  *
- * Every method takes a {@link Target}: `{ nodes: [...] }` fans out through the endpoint and returns one
- * {@link NodeResult} per node (a node's failure is an error entry, never dropped); `{ node }` is forwarded
- * one-to-one; no target asks the endpoint itself. Unary calls have a deadline (`timeoutMs`, default 30 s).
+ * Every method takes a {@link Target}: `{ node }` is forwarded one-to-one (per-node work: {@link forEachNode});
+ * `{ nodes: [...] }` fans out through the endpoint and returns one {@link NodeResult} per node (a node's failure is
+ * an error entry, never dropped); no target asks the endpoint itself. Every call, streams included, has a deadline
+ * (`timeoutMs`, default 30 s) unless it passes `timeoutMs: Infinity`; calls fail over to the next endpoint only when
+ * the request certainly did not leave. Errors: src/talos/errors.ts.
  */
-export class TalosClient {
+export class TalosClient implements TalosApi {
   private readonly conn: Connection;
 
   constructor(options: ConstructorParameters<typeof Connection>[0]) {
@@ -49,16 +58,70 @@ export class TalosClient {
   }
 
   /**
-   * A client for a node in maintenance mode: TLS without a client certificate, talking to the node directly.
-   * The node's certificate is not verified unless SPKI `fingerprints` are given (talosctl --cert-fingerprint).
+   * A client for a node in maintenance mode that does **not verify the node** (talosctl `apply-config --insecure`):
+   * whoever answers at `node` gets what you send. The controlplane config you apply there holds the cluster's CA
+   * keys, so prefer {@link maintenancePinned} with the fingerprint the node's console shows.
    */
-  static maintenance(node: string, options: Omit<TalosClientOptions, 'endpoints'> & { fingerprints?: string[] } = {}): TalosClient {
-    return new TalosClient({ ...options, endpoints: [node], credentials: maintenanceCredentials(options.fingerprints) });
+  static maintenanceInsecure(node: string, options: MaintenanceClientOptions = {}): TalosClient {
+    return new TalosClient({ ...options, endpoints: [node], credentials: insecureMaintenanceCredentials() });
   }
 
-  /** Closes the connections. */
+  /**
+   * A client for a node in maintenance mode that accepts only a certificate whose SPKI fingerprint is one of
+   * `fingerprints` (talosctl `--cert-fingerprint`; the node's console and `sim status` show it). TLS without a client
+   * certificate, as maintenance mode expects. The controlplane config you apply holds the cluster's CA keys.
+   */
+  static maintenancePinned(node: string, fingerprints: string[], options: MaintenanceClientOptions = {}): TalosClient {
+    if (fingerprints.length === 0) {
+      throw new FleetError('invalid_option', `maintenancePinned(${node}): no fingerprints given; pass the node's SPKI fingerprint, or call maintenanceInsecure to skip verification knowingly`);
+    }
+    return new TalosClient({ ...options, endpoints: [node], credentials: pinnedMaintenanceCredentials(fingerprints) });
+  }
+
+  /**
+   * @deprecated Use {@link maintenanceInsecure} or {@link maintenancePinned}, which make the choice visible at the
+   * call site. Kept as a thin alias until every caller has moved.
+   */
+  static maintenance(node: string, options: MaintenanceClientOptions & { fingerprints?: string[] } = {}): TalosClient {
+    const { fingerprints, ...rest } = options;
+    return fingerprints?.length ? TalosClient.maintenancePinned(node, fingerprints, rest) : TalosClient.maintenanceInsecure(node, rest);
+  }
+
+  /** Closes the connections: calls in flight end with code `closed`, and so does every later call. */
   close(): void {
     this.conn.close();
+  }
+
+  /** `await using talos = ...` closes the client at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /**
+   * Runs `call` once per node with `{ node }` (one-to-one through the endpoint, as talosctl 1.14 fans out), all at
+   * once, each with its own deadline; returns the results in the order of `nodes`. A node's failure (a thrown
+   * {@link TalosApiError}) becomes its error entry, so one slow or dead node never hides the others.
+   *
+   * ```ts
+   * const versions = await talos.forEachNode(nodes, (target, options) => talos.version(target, options));
+   * ```
+   */
+  async forEachNode<T>(nodes: string[], call: (target: { node: string }, options: CallOptions) => Promise<NodeResult<T>[]>, options: ForEachNodeOptions = {}): Promise<NodeResult<T>[]> {
+    const settled = await Promise.allSettled(nodes.map((node) => call({ node }, { timeoutMs: options.timeoutMs ?? this.conn.timeoutMs, signal: options.signal })));
+    const results: NodeResult<T>[] = [];
+    for (const [i, outcome] of settled.entries()) {
+      const node = nodes[i]!;
+      if (outcome.status === 'rejected') {
+        // Anything else is a mistake in the call itself (a bad target, an unknown method): the same for every node.
+        if (!(outcome.reason instanceof TalosApiError)) throw outcome.reason;
+        results.push({ node, error: outcome.reason });
+      } else if (outcome.value.length === 0) {
+        results.push({ node, error: new TalosApiError(GrpcStatus.UNKNOWN, 'the node sent an empty reply', { method: 'forEachNode', node }) });
+      } else {
+        results.push(...outcome.value);
+      }
+    }
+    return results;
   }
 
   // --- Node information ---------------------------------------------------------------------------
@@ -166,7 +229,7 @@ export class TalosClient {
     return this.conn.serverStream(`${M}Logs`, { namespace: 'system', tailLines: -1, ...request }, target, options);
   }
 
-  /** Reads a file from the node (admin only), as a byte stream. */
+  /** Reads a file from one node (admin only), as a byte stream; `nodes` with several entries is refused. */
   read(path: string, target: Target, options?: CallOptions): Readable {
     return this.conn.byteStream(`${M}Read`, { path }, target, options);
   }
@@ -248,13 +311,15 @@ export class TalosClient {
 
   /**
    * A consistent etcd snapshot from one control plane's local member, as a byte stream with backpressure
-   * (raw etcd v3 snapshot: bbolt database plus SHA-256 trailer).
+   * (raw etcd v3 snapshot: bbolt database plus SHA-256 trailer). One node only: `nodes` with several entries is
+   * refused, as two snapshots would interleave into one corrupt stream. The deadline covers the whole transfer
+   * (default: the client's `timeoutMs`); pass a longer `timeoutMs` for a large database.
    */
   etcdSnapshot(target: Target, options?: CallOptions): Readable {
     return this.conn.byteStream(`${M}EtcdSnapshot`, {}, target, options);
   }
 
-  /** Uploads a snapshot for {@link bootstrap} with `recoverEtcd`. */
+  /** Uploads a snapshot (to one node) for {@link bootstrap} with `recoverEtcd`; the deadline covers the whole upload. */
   async etcdRecover(snapshot: AsyncIterable<Uint8Array>, target: Target, options?: CallOptions): Promise<machine.EtcdRecover> {
     return onlyValue(await this.conn.clientStream<machine.EtcdRecover>(`${M}EtcdRecover`, snapshot, target, options));
   }
@@ -269,6 +334,7 @@ export class TalosClient {
   /**
    * Runs upstream's named cluster health checks on the receiving node and streams its progress lines.
    * The stream ends normally when every check passed and with an error when one failed or timed out.
+   * Its deadline defaults to `waitTimeoutMs` plus the client's `timeoutMs`, so the node's own timeout comes first.
    */
   healthCheck(request: { waitTimeoutMs: number; controlPlaneNodes?: string[]; workerNodes?: string[]; forceEndpoint?: string }, target?: Target, options?: CallOptions): AsyncGenerator<NodeMessage<machine.HealthCheckProgress>> {
     return this.conn.serverStream(
@@ -278,7 +344,7 @@ export class TalosClient {
         clusterInfo: { controlPlaneNodes: request.controlPlaneNodes ?? [], workerNodes: request.workerNodes ?? [], forceEndpoint: request.forceEndpoint ?? '' },
       },
       target,
-      options,
+      { ...options, timeoutMs: options?.timeoutMs ?? request.waitTimeoutMs + this.conn.timeoutMs },
     );
   }
 

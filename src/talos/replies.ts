@@ -7,15 +7,17 @@ import type { TalosApiError } from './errors';
  */
 export type NodeResult<T> = { node: string; value: T; error?: undefined } | { node: string; error: TalosApiError; value?: undefined };
 
-/** Raised by {@link allValues} when at least one node failed; carries every node's error. */
+/**
+ * Raised by {@link allValues} when several nodes failed; carries every node's error. Its code is the first
+ * error's; it is retryable only if every failure is one a retry can fix.
+ */
 export class NodeErrors extends FleetError {
-  constructor(readonly errors: TalosApiError[]) {
-    super(errors[0]?.code ?? 'unknown', errors.map((e) => e.message).join('\n'));
-  }
+  /** True if any node may have acted on the request although its call failed. */
+  readonly mayHaveApplied: boolean;
 
-  /** True only if every failure is one a retry can fix. */
-  get retryable(): boolean {
-    return this.errors.every((e) => e.retryable);
+  constructor(readonly errors: TalosApiError[]) {
+    super(errors[0]?.code ?? 'unknown', errors.map((e) => e.message).join('\n'), { retryable: errors.every((e) => e.retryable) });
+    this.mayHaveApplied = errors.some((e) => e.mayHaveApplied);
   }
 }
 

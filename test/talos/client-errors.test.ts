@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { generateCertificateAuthority, issueCertificate } from '../../src/config/certs';
 import { toNodePem } from '../../src/config/pem';
 import { TalosClient } from '../../src/talos/client';
-import { newTalosconfig, stringifyTalosconfig } from '../../src/talos/talosconfig';
+import { newTalosconfig, stringifyTalosconfig } from '../../src/config/talosconfig';
 
 const HOST = `127.${120 + Number(process.env.JEST_WORKER_ID ?? '1')}.0.1`;
 let dir: string;
@@ -97,7 +97,7 @@ describe('a client that cannot reach a working node', () => {
     const client = TalosClient.withIdentity(admin, { endpoints: [`${HOST}:50003`], timeoutMs: 5_000 });
     try {
       const err = await client.version().catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'unavailable', retryable: false });
+      expect(err).toMatchObject({ code: 'tls_failed', retryable: false, mayHaveApplied: false });
       expect((err as Error).message).toMatch(/TLS failed: does the talosconfig CA match the cluster/);
     } finally {
       client.close();

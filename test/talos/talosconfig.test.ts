@@ -3,15 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../../src/errors';
 import { generateCertificateAuthority, issueCertificate, type CertificateAndKey } from '../../src/config/certs';
-import {
-  contextIdentity,
-  loadTalosconfig,
-  newTalosconfig,
-  parseTalosconfig,
-  resolveTalosconfigPath,
-  stringifyTalosconfig,
-  writeTalosconfig,
-} from '../../src/talos/talosconfig';
+import { contextIdentity, newTalosconfig, parseTalosconfig, stringifyTalosconfig } from '../../src/config/talosconfig';
+import { loadTalosconfig, resolveTalosconfigPath, writeTalosconfig } from '../../src/talos/talosconfig';
 import { keyText, subjectOf } from '../config/openssl';
 
 const HOUR = 3_600_000;
