@@ -40,7 +40,9 @@ export class FleetConnector {
   maintenance(cluster: string, node: NodeSpec): TalosClient {
     const inv = this.inventory();
     return this.cached(`maintenance/${cluster}/${node.name}`, inv, cluster, () =>
-      TalosClient.maintenance(nodeEndpoint(node), { fingerprints: node.maintenanceFingerprints, timeoutMs: CALL_TIMEOUT_MS }),
+      node.maintenanceFingerprints.length
+        ? TalosClient.maintenancePinned(nodeEndpoint(node), node.maintenanceFingerprints, { timeoutMs: CALL_TIMEOUT_MS })
+        : TalosClient.maintenanceInsecure(nodeEndpoint(node), { timeoutMs: CALL_TIMEOUT_MS }),
     );
   }
 

@@ -24,8 +24,6 @@ export interface NodeProbe {
   stage?: string;
 }
 
-/** A TLS-level refusal: the node answered, and wants a client certificate (or one it trusts). */
-const TLS_REFUSED = /certificate|SSL routines|alert|handshake/i;
 
 function stageName(stage: string | undefined): string | undefined {
   return stage?.replace(/^MACHINE_STAGE_/, '').toLowerCase();
@@ -55,16 +53,23 @@ export async function probeNode(connector: FleetConnector, cluster: string, node
     return { ...base, state: 'installing', detail: `applying its configuration (stage ${stage ?? 'unknown'})`, stage };
   } catch (err) {
     const maintenanceError = err as TalosApiError;
-    // An answer without our certificate (a refusal from the node, not from TLS) comes from a node between maintenance
-    // mode and its first boot with the config: it no longer takes a config, and does not yet require a client certificate.
-    if (maintenanceError.code !== undefined && maintenanceError.code !== 'unavailable' && maintenanceError.code !== 'deadline_exceeded') {
-      return { ...base, state: 'installing', detail: `applying its configuration (${maintenanceError.code})` };
+    switch (maintenanceError.code) {
+      case 'tls_failed':
+        // The node wants a client certificate it trusts: configured, and not by this cluster's CA (or the member
+        // attempt would have worked).
+        if (memberError.code === 'tls_failed') {
+          return { ...base, state: 'foreign', detail: `not in maintenance mode and not answering with this cluster's identity (${memberError.detail})` };
+        }
+        return { ...base, state: 'unreachable', detail: `does not answer with the cluster identity right now (${memberError.detail ?? memberError.message})` };
+      case 'unavailable':
+      case 'deadline_exceeded':
+      case undefined:
+        // Refused, reset or timed out: down or rebooting right now (an install reboots between two probes).
+        return { ...base, state: 'unreachable', detail: `nothing answers at ${node.address}:${node.port} (${maintenanceError.detail ?? maintenanceError.message})` };
+      default:
+        // An answer without our certificate that refuses the call: a node between maintenance mode and its first
+        // boot with the config, which no longer takes a config and does not yet require a client certificate.
+        return { ...base, state: 'installing', detail: `applying its configuration (${maintenanceError.code})` };
     }
-    // Foreign only when the node refused us at TLS level (it requires a client certificate it trusts); a refused,
-    // reset or timed-out connection is a node that is down or rebooting right now (an install reboots in between).
-    if (!TLS_REFUSED.test(maintenanceError.message)) {
-      return { ...base, state: 'unreachable', detail: `nothing answers at ${node.address}:${node.port} (${maintenanceError.detail ?? maintenanceError.message})` };
-    }
-    return { ...base, state: 'foreign', detail: `not in maintenance mode and not answering with this cluster's identity (${memberError.message})` };
   }
 }

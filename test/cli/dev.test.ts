@@ -52,8 +52,8 @@ describe('npm start (talos-fleet dev)', () => {
       env: { ...process.env, TEMPORAL_ADDRESS: '' },
     });
     let out = '';
-    dev.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    dev.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    dev.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    dev.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
     try {
       await waitUntil('talos-fleet dev to be ready', () => out.includes('talos-fleet dev is ready') || dev.exitCode !== null, 180_000);

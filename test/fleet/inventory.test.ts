@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkInventoryFiles, loadInventory } from '../../src/fleet/inventory';
@@ -92,7 +92,7 @@ describe('loading an inventory', () => {
   it('checks that the talosconfig and the secrets bundle belong to the same cluster, without printing either', async () => {
     const a = await scaffoldInventory({ dir: join(dir, 'a'), cluster: 'demo', nodes: [{ name: 'cp-1', address: '127.0.0.2', role: 'controlplane' }], talosVersion: 'v1.10.9', approvers: ['dev'], allowSelfApproval: true });
     await scaffoldInventory({ dir: join(dir, 'b'), cluster: 'demo', nodes: [{ name: 'cp-1', address: '127.0.0.2', role: 'controlplane' }], talosVersion: 'v1.10.9', approvers: ['dev'], allowSelfApproval: true });
-    writeFileSync(join(dir, 'a', 'demo', 'talosconfig'), require('node:fs').readFileSync(join(dir, 'b', 'demo', 'talosconfig')));
+    writeFileSync(join(dir, 'a', 'demo', 'talosconfig'), readFileSync(join(dir, 'b', 'demo', 'talosconfig')));
     const problems = checkInventoryFiles(loadInventory(a.path));
     expect(problems).toEqual([{ path: 'clusters[0].talosconfig', message: 'its CA is not the OS CA of the secrets bundle demo/secrets.yaml: they belong to different clusters' }]);
     writeFileSync(join(dir, 'a', 'demo', 'secrets.yaml'), 'cluster: {}\n');

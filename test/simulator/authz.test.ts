@@ -124,7 +124,7 @@ describe('certificates the node refuses', () => {
     const stranger = await issueCertificate(other, { organizations: ['os:admin'], usage: 'client', ttlMs: 3_600_000 });
     const client = TalosClient.withIdentity({ ca: t.identity!.ca, crt: stranger.crt, key: stranger.key }, { endpoints: [cp1], timeoutMs: 5_000 });
     try {
-      await expect(client.version()).rejects.toMatchObject({ code: 'unavailable', retryable: false });
+      await expect(client.version()).rejects.toMatchObject({ code: 'tls_failed', retryable: false });
     } finally {
       client.close();
     }
@@ -134,16 +134,16 @@ describe('certificates the node refuses', () => {
     const expired = await identityFrom((ca) => issueCertificate(ca, { organizations: ['os:admin'], usage: 'client', ttlMs: 60_000, now: new Date(Date.now() - 3_600_000) }), t.identity!.ca);
     const client = TalosClient.withIdentity(expired, { endpoints: [cp1], timeoutMs: 5_000 });
     try {
-      await expect(client.version()).rejects.toMatchObject({ code: 'unavailable', retryable: false });
+      await expect(client.version()).rejects.toMatchObject({ code: 'tls_failed', retryable: false });
     } finally {
       client.close();
     }
   });
 
   it('refuses a client without a certificate', async () => {
-    const client = TalosClient.maintenance(cp1, { timeoutMs: 5_000 });
+    const client = TalosClient.maintenanceInsecure(cp1, { timeoutMs: 5_000 });
     try {
-      await expect(client.version()).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(client.version()).rejects.toMatchObject({ code: 'tls_failed' });
     } finally {
       client.close();
     }
