@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { checkInventoryFiles, loadInventory } from '../../src/fleet/inventory';
 import { gatePolicy } from '../../src/fleet/policy';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
@@ -67,6 +68,14 @@ describe('the inventory schema', () => {
       'clusters[1].nodes: a cluster needs at least one controlplane node',
       'clusters[1].nodes[0].address: 10.5.0.2 is already the address of prod/cp-1',
     ]);
+  });
+});
+
+describe('the example inventory', () => {
+  it('is valid, so users can start from it', () => {
+    const result = validateInventory(parse(readFileSync(join(__dirname, '..', '..', 'examples', 'fleet.yaml'), 'utf8')));
+    expect(result.problems).toBeUndefined();
+    expect(result.inventory!.clusters[0]!.nodes.map((n) => n.name)).toEqual(['cp-1', 'cp-2', 'cp-3', 'w-1', 'w-2']);
   });
 });
 
