@@ -53,7 +53,7 @@ describe('reboot', () => {
   });
 
   it('answers before rebooting, and the node is unreachable while it is down', async () => {
-    await t.fleet.fault('w-1', 'slow-reboot', 20);
+    await t.fleet.fault('w-1', 'slow-reboot=20');
     try {
       const before = await bootId(w1);
       await client.reboot({}, { nodes: [w1] });
