@@ -130,6 +130,7 @@ function printStatus(nodes: NodeStatus[]): void {
   const header = ['NAME', 'ROLE', 'ADDRESS', 'STAGE', 'READY', 'VERSION', 'BOOT', 'ETCD', 'CALLS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  for (const n of nodes.filter((x) => x.failure)) process.stdout.write(`${n.name}: ${n.failure}\n`);
 }
 
 /** `talos-fleet sim ...`: run and steer a simulated Talos fleet. */

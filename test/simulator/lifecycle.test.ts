@@ -168,6 +168,18 @@ describe('configuration changes', () => {
     expect(r!.error!.message).toContain('machine.token');
   });
 
+  it('refuses a configuration with a malformed token over gRPC, naming the field but never the token', async () => {
+    const current = await client.machineConfig({ node: cp3 });
+    const token = 'Q7ZP3K.X9W2M4T8R1B6N5VY';
+    const changed = current.replace(/(\n {4}token: )\S+/, `$1${token}`);
+    expect(changed).not.toBe(current);
+    const [r] = await client.applyConfiguration({ data: changed, mode: 'AUTO' }, { nodes: [cp3] });
+    expect(r!.error!.code).toBe('invalid_argument');
+    expect(r!.error!.message).toContain('machine.token: is not a token of the form');
+    expect(r!.error!.message).not.toContain(token);
+    expect(await client.machineConfig({ node: cp3 })).toBe(current);
+  });
+
   it('refuses an immediate apply of a change that needs a reboot', async () => {
     const current = await client.machineConfig({ node: w1 });
     const changed = current.replace(/disk: \/dev\/sda/, 'disk: /dev/vdb');
