@@ -322,7 +322,7 @@ export class SimulatedNode {
 
   /**
    * Cuts the power: the API server closes (open calls fail), etcd dies at once; with `clean`, etcd is stopped
-   * first, as on a shutdown. Whatever sequence was running stops where it is, a reboot's own power-on included.
+   * first, as on a shutdown. Whatever sequence was running stops at its next step, a reboot's own power-on included.
    * Resolves once nothing of the node runs any more (also when it was already off, once its last stop is done).
    */
   powerOff(clean: boolean): Promise<void> {

@@ -249,7 +249,8 @@ export class EtcdService {
   /** Leaves the cluster gracefully (removes our member through our own etcd), then stops and deletes the data. */
   async leave(): Promise<void> {
     if (this.phase !== 'running') throw new Error('etcd is not running on this node');
-    const generation = this.generation;
+    // A generation of its own: the member may exit once it has removed itself, and that exit is no failure.
+    const generation = ++this.generation;
     const client = this.client(10_000);
     try {
       const status = await client.status();
