@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FleetError } from '../errors';
-import { issueCertificate } from '../config/certs';
+import { certificateExpiry, issueCertificate } from '../config/certs';
 import { parseGoDuration } from '../config/duration';
 import { writeFilesAtomically, writeFileAtomically } from '../config/files';
 import { generateMachineConfigs } from '../config/generate';
@@ -29,11 +29,30 @@ function created(paths: string[]): void {
   for (const p of paths) process.stderr.write(`Created ${p}\n`);
 }
 
-/** `talosctl`'s `--crt-ttl`: a Go duration that must be positive. */
-function ttlOption(text: string): number {
+/** Shorter client certificates expire before they can be used (clock skew alone is often seconds). */
+const MIN_CRT_TTL_MS = 60_000;
+
+/**
+ * `talosctl`'s `--crt-ttl`: a Go duration of at least a minute that ends before the CA does (a client certificate
+ * that outlives its CA stops working when the CA expires, whatever it says).
+ */
+function ttlOption(text: string, caCertificate: string, caSource: string, now = new Date()): number {
   const ms = parseGoDuration(text, '--crt-ttl');
   if (ms <= 0) throw new FleetError('invalid_ttl', `--crt-ttl must be longer than zero, got "${text}"`);
+  if (ms < MIN_CRT_TTL_MS) throw new FleetError('invalid_ttl', `--crt-ttl ${text} is shorter than a minute: the certificate would expire before it is used; use for example 24h or 8760h`);
+  const caExpiry = certificateExpiry(caCertificate);
+  const maxHours = Math.floor((caExpiry.getTime() - now.getTime()) / 3_600_000);
+  if (now.getTime() + ms > caExpiry.getTime()) {
+    throw new FleetError('invalid_ttl', `--crt-ttl ${text} would outlive the OS CA of ${caSource}, which expires at ${caExpiry.toISOString()}; use at most ${maxHours}h`);
+  }
   return ms;
+}
+
+/** A flag that takes `true` or `false`, nothing else (commander hands us the text). */
+function booleanOption(name: string, text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new FleetError('invalid_option', `${name} must be true or false, got "${text}"`);
 }
 
 /** `talos-fleet gen ...`: secrets bundles, machine configs and talosconfigs that talosctl accepts. */
@@ -65,7 +84,7 @@ export function registerGen(program: Command): void {
     .option('--install-image <image>', 'installer image (default: ghcr.io/siderolabs/installer of the Talos release)')
     .option('--additional-sans <sans>', 'extra SANs for the API server and Talos API certificates (comma-separated, repeatable)', list, [])
     .option('--dns-domain <domain>', 'cluster DNS domain', 'cluster.local')
-    .option('--with-cluster-discovery <bool>', 'enable cluster discovery', 'true')
+    .option('--with-cluster-discovery <bool>', 'enable cluster discovery: true or false', 'true')
     .option('--endpoints <addresses>', 'control-plane addresses for the talosconfig (comma-separated, repeatable)', list, [])
     .option('--config-patch <patch>', 'patch for all nodes: inline YAML/JSON or @file (repeatable)', collect, [])
     .option('--config-patch-control-plane <patch>', 'patch for control-plane nodes (repeatable)', collect, [])
@@ -93,6 +112,7 @@ export function registerGen(program: Command): void {
           force: boolean;
         },
       ) => {
+        const clusterDiscovery = booleanOption('--with-cluster-discovery', opts.withClusterDiscovery);
         const out = resolve(opts.output);
         const paths = { controlplane: join(out, 'controlplane.yaml'), worker: join(out, 'worker.yaml'), talosconfig: join(out, 'talosconfig') };
         const result = await generateMachineConfigs({
@@ -105,7 +125,7 @@ export function registerGen(program: Command): void {
           installImage: opts.installImage,
           additionalSans: opts.additionalSans,
           dnsDomain: opts.dnsDomain,
-          clusterDiscovery: opts.withClusterDiscovery !== 'false',
+          clusterDiscovery,
           talosconfigEndpoints: opts.endpoints,
           patches: opts.configPatch.map((p) => loadPatch(p)),
           controlPlanePatches: opts.configPatchControlPlane.map((p) => loadPatch(p)),
@@ -138,8 +158,9 @@ export function registerGen(program: Command): void {
     .action(
       async (opts: { withSecrets: string; roles: string[]; crtTtl: string; context?: string; cluster?: string; endpoints: string[]; output: string; force: boolean }) => {
         const roles = parseRoles(opts.roles.length > 0 ? opts.roles : ['os:admin'], '--roles');
-        const ttlMs = ttlOption(opts.crtTtl);
-        const bundle = readSecrets(resolve(opts.withSecrets));
+        const secretsPath = resolve(opts.withSecrets);
+        const bundle = readSecrets(secretsPath);
+        const ttlMs = ttlOption(opts.crtTtl, bundle.certs.os.crt, secretsPath);
         const client = await issueCertificate(bundle.certs.os, { organizations: roles, usage: 'client', ttlMs });
         const name = opts.context ?? opts.cluster ?? 'talos';
         const cfg = newTalosconfig(name, opts.endpoints, bundle.certs.os.crt, client);

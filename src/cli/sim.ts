@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { existsSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors';
 import { controlSocketPath, fetchStatus, injectFault, serveControl } from '../simulator/control';
-import { DEFAULT_TALOS_VERSION, FAULTS, parseNodeCounts, SimulatedFleet, type NodeStatus } from '../simulator/fleet';
+import { FAULTS, POWER_CUT_POINTS } from '../simulator/faults';
+import { DEFAULT_TALOS_VERSION, parseNodeCounts, SimulatedFleet, type NodeStatus } from '../simulator/fleet';
 import { loadTalosconfig, writeTalosconfig } from '../talos/talosconfig';
 
 interface UpOptions {
@@ -23,6 +25,47 @@ function positive(name: string, text: string): number {
   return n;
 }
 
+/** What `sim up` does on SIGINT/SIGTERM; installed before anything starts, so no signal finds it unprepared. */
+interface StopSignals {
+  /** Aborted by the first signal, with the error a start-up it interrupts ends with. */
+  signal: AbortSignal;
+  /** Resolves with the first signal's name. */
+  received: Promise<NodeJS.Signals>;
+  dispose(): void;
+}
+
+/**
+ * The first SIGINT or SIGTERM asks for a clean stop; a second one exits at once, after `onForcedExit` (which must be
+ * synchronous). Children die with us either way (see src/tools/children.ts).
+ */
+function stopOnSignals(onForcedExit: () => void): StopSignals {
+  const controller = new AbortController();
+  let resolveReceived!: (signal: NodeJS.Signals) => void;
+  const received = new Promise<NodeJS.Signals>((r) => (resolveReceived = r));
+  const handler = (signal: NodeJS.Signals) => {
+    if (!controller.signal.aborted) {
+      process.stderr.write(`${signal}: stopping the simulated fleet (send it again to exit at once)\n`);
+      controller.abort(new FleetError('interrupted', `${signal} during start-up: the simulated fleet was stopped before it was up`));
+      resolveReceived(signal);
+      return;
+    }
+    process.stderr.write(`${signal} again: exiting at once\n`);
+    onForcedExit();
+    // The one exit outside main(): waiting for main would mean waiting for the clean stop this signal cuts short.
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    received,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
 /** Runs a fleet in the foreground until SIGINT/SIGTERM. */
 async function up(opts: UpOptions): Promise<void> {
   if (opts.state !== 'maintenance' && opts.state !== 'bootstrapped') {
@@ -31,45 +74,54 @@ async function up(opts: UpOptions): Promise<void> {
   if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.10.9, got "${opts.version}"`);
   const dir = resolve(opts.dir);
   const socket = controlSocketPath(dir);
-  const fleet = new SimulatedFleet({
-    dir,
-    nodes: parseNodeCounts(opts.nodes, opts.baseAddress, opts.port === undefined ? undefined : positive('--port', opts.port)),
-    version: opts.version,
-    timeScale: positive('--time-scale', opts.timeScale),
-  });
-  const talosconfigPath = join(dir, 'talosconfig');
-  const resuming = fleet.isProvisioned();
-  let talosconfig = resuming && existsSync(talosconfigPath) ? loadTalosconfig(talosconfigPath) : undefined;
-  if (opts.state === 'bootstrapped' && !resuming) {
-    talosconfig = await fleet.provisionCluster({ clusterName: opts.clusterName });
-    writeTalosconfig(talosconfigPath, talosconfig, { force: true });
-  }
-  const stopping = new Promise<string>((resolveStop) => {
-    process.once('SIGINT', () => resolveStop('SIGINT'));
-    process.once('SIGTERM', () => resolveStop('SIGTERM'));
-  });
-  const control = await serveControl(fleet, socket);
-  try {
-    process.stderr.write(`${resuming ? 'resuming' : 'starting'} ${fleet.nodes().length} simulated nodes in ${dir} (time scale ${fleet.clock.timeScale})\n`);
-    await fleet.start();
-    if (opts.state === 'bootstrapped' && talosconfig) {
-      process.stderr.write('every node listens; waiting for etcd and for every node to be ready\n');
-      await fleet.bootstrapCluster(talosconfig);
-    }
-    fleet.writeManifest({ control: socket, ...(talosconfig ? { talosconfig: talosconfigPath } : {}) });
-    const lines = fleet.status().map((n) => `  ${n.name.padEnd(6)} ${n.role.padEnd(12)} ${n.address}:${n.port}  ${n.stage}`);
-    process.stderr.write(
-      `simulated fleet ${resuming ? 'resumed' : 'up'} in ${dir} (time scale ${fleet.clock.timeScale}):\n${lines.join('\n')}\n` +
-        (talosconfig ? `talosconfig: ${talosconfigPath}  (export TALOSCONFIG=${talosconfigPath})\n` : 'nodes wait in maintenance mode for a machine configuration\n') +
-        'press Ctrl-C to stop\n',
-    );
-    const signal = await stopping;
-    process.stderr.write(`${signal}: stopping the simulated fleet\n`);
-  } finally {
-    await fleet.stop();
-    await new Promise<void>((r) => control.close(() => r()));
-    rmSync(join(dir, 'sim.json'), { force: true });
+  const manifestPath = join(dir, 'sim.json');
+  const nodes = parseNodeCounts(opts.nodes, opts.baseAddress, opts.port === undefined ? undefined : positive('--port', opts.port));
+  const timeScale = positive('--time-scale', opts.timeScale);
+  // Set once we hold the directory's lock: only then are sim.json and the socket ours to remove.
+  let owner = false;
+  const signals = stopOnSignals(() => {
+    if (!owner) return;
+    rmSync(manifestPath, { force: true });
     rmSync(socket, { force: true });
+  });
+  try {
+    // Takes the directory's lock: a second fleet is refused here, before it touches the running one's files.
+    const fleet = new SimulatedFleet({ dir, nodes, version: opts.version, timeScale });
+    owner = true;
+    let control: Server | undefined;
+    try {
+      const talosconfigPath = join(dir, 'talosconfig');
+      const resuming = fleet.isProvisioned();
+      let talosconfig = resuming && existsSync(talosconfigPath) ? loadTalosconfig(talosconfigPath) : undefined;
+      if (opts.state === 'bootstrapped' && !resuming) {
+        talosconfig = await fleet.provisionCluster({ clusterName: opts.clusterName });
+        writeTalosconfig(talosconfigPath, talosconfig, { force: true });
+      }
+      control = await serveControl(fleet, socket);
+      process.stderr.write(`${resuming ? 'resuming' : 'starting'} ${fleet.nodes().length} simulated nodes in ${dir} (time scale ${fleet.clock.timeScale})\n`);
+      await fleet.start({ signal: signals.signal });
+      if (opts.state === 'bootstrapped' && talosconfig) {
+        process.stderr.write('every node listens; waiting for etcd and for every node to be ready\n');
+        await fleet.bootstrapCluster(talosconfig, { signal: signals.signal });
+      }
+      fleet.writeManifest({ control: socket, ...(talosconfig ? { talosconfig: talosconfigPath } : {}) });
+      const lines = fleet.status().map((n) => `  ${n.name.padEnd(6)} ${n.role.padEnd(12)} ${n.address}:${n.port}  ${n.stage}`);
+      process.stderr.write(
+        `simulated fleet ${resuming ? 'resumed' : 'up'} in ${dir} (time scale ${fleet.clock.timeScale}):\n${lines.join('\n')}\n` +
+          (talosconfig ? `talosconfig: ${talosconfigPath}  (export TALOSCONFIG=${talosconfigPath})\n` : 'nodes wait in maintenance mode for a machine configuration\n') +
+          'press Ctrl-C to stop\n',
+      );
+      await signals.received;
+    } finally {
+      // sim.json and the socket go while we still hold the lock: after it, they may be the next fleet's.
+      rmSync(manifestPath, { force: true });
+      if (control) await new Promise<void>((r) => control!.close(() => r()));
+      rmSync(socket, { force: true });
+      owner = false;
+      await fleet.stop();
+    }
+  } finally {
+    signals.dispose();
   }
 }
 
@@ -78,6 +130,7 @@ function printStatus(nodes: NodeStatus[]): void {
   const header = ['NAME', 'ROLE', 'ADDRESS', 'STAGE', 'READY', 'VERSION', 'BOOT', 'ETCD', 'CALLS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  for (const n of nodes.filter((x) => x.failure)) process.stdout.write(`${n.name}: ${n.failure}\n`);
 }
 
 /** `talos-fleet sim ...`: run and steer a simulated Talos fleet. */
@@ -110,7 +163,7 @@ export function registerSim(program: Command): void {
 
   sim
     .command('fault')
-    .description(`Inject a fault into a node: ${FAULTS.join(', ')} (slow-reboot=FACTOR).`)
+    .description(`Inject a fault into a node: ${FAULTS.join(', ')}; slow-reboot=FACTOR; down@POINT cuts the power when the node next reaches POINT (${POWER_CUT_POINTS.join(', ')}).`)
     .argument('<node>', 'node name or address')
     .argument('<fault>', 'the fault')
     .option('--dir <dir>', 'directory of the running fleet', '.sim')

@@ -80,13 +80,24 @@ function subjectName(organizations: string[] | undefined, commonName: string | u
   return rdns.length === 0 ? new x509.Name('') : new x509.Name(rdns);
 }
 
+/** The last instant X.509 can express (GeneralizedTime 99991231235959Z). */
+const X509_LAST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 function validity(now: Date | undefined, ttlMs: number): { notBefore: Date; notAfter: Date } {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
     throw new FleetError('invalid_ttl', `certificate lifetime must be positive, got ${ttlMs} ms`);
   }
   // X.509 times have one-second resolution; drop milliseconds so the certificate says exactly now..now+ttl.
   const start = Math.floor((now ?? new Date()).getTime() / 1000) * 1000;
+  if (start + ttlMs > X509_LAST_TIME_MS) {
+    throw new FleetError('invalid_ttl', `a certificate lifetime of ${ttlMs} ms would end after the year 9999, which X.509 cannot express`);
+  }
   return { notBefore: new Date(start), notAfter: new Date(start + ttlMs) };
+}
+
+/** When a certificate (the first CERTIFICATE block of `pem`) expires. */
+export function certificateExpiry(pem: string): Date {
+  return new Date(parseCertificate(pem).validTo);
 }
 
 /** Parses the first CERTIFICATE block of a PEM text with Node's X.509 parser; throws `bad_certificate`. */

@@ -26,6 +26,8 @@ export function clusterEndpointProblems(endpoint: string, path: string, opts: { 
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(input);
   const rest = scheme ? scheme[2]! : input;
   const authority = rest.split(/[/?#]/)[0]!;
+  // Checked first and never echoed: user information may hold a password.
+  if (authority.includes('@')) return problem('must not contain user information (user:password@...); use https://HOST:PORT');
 
   let host = authority;
   let port: string | undefined;
@@ -47,7 +49,6 @@ export function clusterEndpointProblems(endpoint: string, path: string, opts: { 
   if (scheme[1]!.toLowerCase() !== 'https') {
     return problem(`"${endpoint}" must use the https:// scheme; try "${suggestion}"`);
   }
-  if (authority.includes('@')) return problem(`"${endpoint}" must not contain user information`);
   if (host === '') return problem(`"${endpoint}" has no host name`);
   if (isIP(host) === 0 && !DNS_NAME.test(host)) return problem(`"${endpoint}": "${host}" is neither an IP address nor a DNS name`);
   if (bracketed && isIP(host) !== 6) return problem(`"${endpoint}": "${host}" in brackets is not an IPv6 address`);

@@ -4,7 +4,7 @@ import { certificateMatchesKey, decodePemField, type CertificateAndKey } from '.
 import { clusterEndpointProblems, isCidr } from './endpoint';
 import { stringifyGoYamlDocuments } from './goyaml';
 import { parseConfigDocuments, type ConfigDocument } from './patches';
-import { TOKEN_PATTERN } from './tokens';
+import { TOKEN_PATTERN, TOKEN_PROBLEM } from './tokens';
 
 /** A `{crt, key}` field as it appears in the YAML: base64 of PEM; workers carry no key. */
 export interface EncodedPair {
@@ -187,7 +187,7 @@ export function parseMachineConfig(yamlText: string, source = 'machine config'):
   const controlPlane = typeText === 'controlplane' || typeText === 'init';
   const token = r.str(m.token, 'machine.token', true);
   if (token !== undefined && !TOKEN_PATTERN.test(token)) {
-    r.problems.push({ path: 'machine.token', message: `"${token}" is not a token of the form [0-9a-z]{6}.[0-9a-z]{16}` });
+    r.problems.push({ path: 'machine.token', message: TOKEN_PROBLEM });
   }
   const machineCa = r.pair(m.ca, 'machine.ca', true, controlPlane);
   const network = r.map(m.network, 'machine.network', false);
@@ -203,7 +203,7 @@ export function parseMachineConfig(yamlText: string, source = 'machine config'):
   const etcd = r.map(c.etcd, 'cluster.etcd', false);
   const clusterToken = r.str(c.token, 'cluster.token', false);
   if (clusterToken !== undefined && !TOKEN_PATTERN.test(clusterToken)) {
-    r.problems.push({ path: 'cluster.token', message: `"${clusterToken}" is not a token of the form [0-9a-z]{6}.[0-9a-z]{16}` });
+    r.problems.push({ path: 'cluster.token', message: TOKEN_PROBLEM });
   }
   const clusterCa = r.pair(c.ca, 'cluster.ca', controlPlane, controlPlane);
   r.pair(c.aggregatorCA, 'cluster.aggregatorCA', false, controlPlane);

@@ -199,7 +199,8 @@ function mergeMaps(left: Record<string, unknown>, right: Record<string, unknown>
   }
 }
 
-const describe = (v: unknown): string => (Array.isArray(v) ? 'a list' : isMap(v) ? 'a mapping' : `the value ${JSON.stringify(v)}`);
+// Kinds only, never values: the value at a path may be a token or a key.
+const describe = (v: unknown): string => (Array.isArray(v) ? 'a list' : isMap(v) ? 'a mapping' : v === null ? 'null' : `a ${typeof v}`);
 
 function applyStrategic(docs: ConfigDocument[], patch: Extract<ConfigPatch, { type: 'strategic' }>): ConfigDocument[] {
   const result = docs;

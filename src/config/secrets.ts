@@ -5,7 +5,7 @@ import { certificateMatchesKey, decodePemField, generateCertificateAuthority, ty
 import { stringifyGoYaml } from './goyaml';
 import { generateRsa4096PemAsync, generatePrivateKeyPem } from './keys';
 import { decodeBase64Strict } from './pem';
-import { generateToken, TOKEN_PATTERN, type RandomSource } from './tokens';
+import { generateToken, TOKEN_PATTERN, TOKEN_PROBLEM, type RandomSource } from './tokens';
 import { DEFAULT_CONTRACT, contractGreater, parseVersionContract, type VersionContract } from './versions';
 
 /** CA lifetime upstream uses for every cluster CA: 87600 h (10 years). */
@@ -155,7 +155,7 @@ class FieldReader {
   token(v: unknown, path: string): string | undefined {
     const t = this.string(v, path);
     if (t !== undefined && !TOKEN_PATTERN.test(t)) {
-      this.problems.push({ path, message: `"${t}" is not a token of the form [0-9a-z]{6}.[0-9a-z]{16}` });
+      this.problems.push({ path, message: TOKEN_PROBLEM });
       return undefined;
     }
     return t;

@@ -10,6 +10,9 @@ const MAX_UNBIASED_BYTE = 252;
 /** The `[0-9a-z]{6}.[0-9a-z]{16}` form of kubeadm bootstrap tokens and Talos trustd tokens. */
 export const TOKEN_PATTERN = /^[0-9a-z]{6}\.[0-9a-z]{16}$/;
 
+/** What is wrong with a token that does not match {@link TOKEN_PATTERN}; never the token itself, which is a secret. */
+export const TOKEN_PROBLEM = 'is not a token of the form [0-9a-z]{6}.[0-9a-z]{16} (the value is a secret and not shown)';
+
 function randomTokenString(length: number, random: RandomSource): string {
   let out = '';
   while (out.length < length) {

@@ -2,7 +2,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { FleetError } from '../errors';
-import { FAULTS, type FaultName, type NodeStatus, type SimulatedFleet } from './fleet';
+import { parseFault } from './faults';
+import type { NodeStatus, SimulatedFleet } from './fleet';
 
 /** What `sim up` writes to DIR/sim.json for other processes. */
 export interface SimManifest {
@@ -39,8 +40,9 @@ export async function serveControl(fleet: SimulatedFleet, socketPath: string): P
       req.on('end', () => {
         void (async () => {
           try {
-            const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { node: string; fault: FaultName; value?: number };
-            await fleet.fault(body.node, body.fault, body.value);
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { node?: unknown; fault?: unknown };
+            if (typeof body.node !== 'string' || typeof body.fault !== 'string') throw new FleetError('invalid_fault', 'a fault request needs "node" and "fault" strings');
+            await fleet.fault(body.node, body.fault);
             reply(200, { ok: true });
           } catch (err) {
             reply(400, { error: (err as Error).message });
@@ -58,11 +60,22 @@ export async function serveControl(fleet: SimulatedFleet, socketPath: string): P
   return server;
 }
 
-/** Reads DIR/sim.json, with an error that says how to start a fleet when there is none. */
+/** Reads DIR/sim.json, with an error that says how to start a fleet when there is none or the file is damaged. */
 export function readManifest(dir: string): SimManifest {
   const path = join(dir, 'sim.json');
   if (!existsSync(path)) throw new FleetError('no_fleet', `no simulated fleet runs in ${dir} (${path} is missing): start one with \`talos-fleet sim up --dir ${dir}\``);
-  return JSON.parse(readFileSync(path, 'utf8')) as SimManifest;
+  const damaged = (why: string) =>
+    new FleetError('bad_manifest', `${path} is not a fleet manifest written by \`talos-fleet sim up\` (${why}); if no fleet runs in ${dir}, delete it and start one with \`talos-fleet sim up --dir ${dir}\``);
+  let manifest: Partial<SimManifest>;
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8')) as Partial<SimManifest>;
+  } catch (err) {
+    throw damaged(err instanceof SyntaxError ? 'it is not valid JSON' : (err as Error).message);
+  }
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw damaged('it is not a JSON object');
+  if (typeof manifest.control !== 'string' || manifest.control === '') throw damaged('"control" is missing');
+  if (!Array.isArray(manifest.nodes)) throw damaged('"nodes" is missing');
+  return manifest as SimManifest;
 }
 
 function call<T>(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -71,7 +84,12 @@ function call<T>(socketPath: string, method: 'GET' | 'POST', path: string, body?
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T & { error?: string };
+        let parsed: T & { error?: string };
+        try {
+          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T & { error?: string };
+        } catch {
+          return reject(new FleetError('control_failed', `the control endpoint ${socketPath} answered ${res.statusCode} with something other than JSON: is it a simulator's?`));
+        }
         if (res.statusCode !== 200) reject(new FleetError('control_failed', parsed.error ?? `control endpoint answered ${res.statusCode}`));
         else resolve(parsed);
       });
@@ -89,10 +107,8 @@ export function fetchStatus(dir: string): Promise<NodeStatus[]> {
   return call(readManifest(dir).control, 'GET', '/status');
 }
 
-/** Injects a fault into a node of the fleet running in `dir`. `fault` may carry a value: `slow-reboot=5`. */
+/** Injects a fault into a node of the fleet running in `dir`: `down`, `down@install`, `slow-reboot=5`, ... */
 export async function injectFault(dir: string, node: string, fault: string): Promise<void> {
-  const [name, value] = fault.split('=');
-  if (!(FAULTS as readonly string[]).includes(name!)) throw new FleetError('invalid_fault', `unknown fault "${name}"; faults: ${FAULTS.join(', ')}`);
-  if (value !== undefined && !(Number(value) > 0)) throw new FleetError('invalid_fault', `fault value "${value}" must be a positive number`);
-  await call(readManifest(dir).control, 'POST', '/fault', { node, fault: name, ...(value !== undefined ? { value: Number(value) } : {}) });
+  parseFault(fault);
+  await call(readManifest(dir).control, 'POST', '/fault', { node, fault });
 }

@@ -14,7 +14,9 @@ import { ApidProxy, defaultTargetAddress } from './api/proxy';
 import { nodeRouter } from './api/router';
 import type { FleetView } from './api/types';
 import type { SimManifest } from './control';
+import { parseFault, type NodeFaults } from './faults';
 import { GrpcServer } from './grpc/server';
+import { FleetDirLock } from './lock';
 import { SimulatedNode, type NodeEnvironment, type NodeRole, type MachineStage } from './node';
 import { DEFAULT_TIMINGS, SimClock, type Timings } from './timing';
 
@@ -39,10 +41,6 @@ export interface SimulatedFleetOptions {
   tools?: { etcd: string; etcdctl: string };
 }
 
-/** Faults that can be injected into a node. */
-export const FAULTS = ['down', 'up', 'upgrade-fails-to-boot', 'upgrade-hangs', 'etcd-unhealthy', 'etcd-healthy', 'slow-reboot', 'clear'] as const;
-export type FaultName = (typeof FAULTS)[number];
-
 /** What `sim status` reports per node. */
 export interface NodeStatus {
   name: string;
@@ -56,7 +54,9 @@ export interface NodeStatus {
   bootId: string;
   sequence?: string;
   etcd?: { state: string; memberId?: string; memberIdHex?: string; healthy: boolean };
-  faults: SimulatedNode['faults'] & { etcdFrozen: boolean };
+  faults: NodeFaults & { etcdFrozen: boolean };
+  /** Why the node cannot come up (its API server or etcd could not start), when it cannot. */
+  failure?: string;
   /** SPKI fingerprint of the maintenance-mode certificate, as the console shows it (talosctl --cert-fingerprint). */
   maintenanceFingerprint?: string;
   record: SimulatedNode['record'];
@@ -91,11 +91,21 @@ export function parseNodeCounts(spec: string, baseAddress = '127.0.0.11', port?:
   return specs;
 }
 
-async function waitFor(what: string, timeoutMs: number, condition: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** How long a start-up step may take, and a signal that gives up on it (a Ctrl-C during `sim up`). */
+export interface StartOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Waits for `condition`, checking `failed` first on every round: a node that cannot come up ends the wait at once. */
+async function waitFor(what: string, opts: StartOptions & { timeoutMs: number }, failed: () => string | undefined, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new FleetError('timeout', `timed out after ${timeoutMs} ms waiting for ${what}`);
+    opts.signal?.throwIfAborted();
+    const failure = failed();
+    if (failure) throw new FleetError('node_failed', failure);
+    if (condition()) return;
+    if (Date.now() > deadline) throw new FleetError('timeout', `timed out after ${opts.timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -109,7 +119,12 @@ export class SimulatedFleet implements FleetView {
   private readonly byName = new Map<string, SimulatedNode>();
   private readonly upgradeLocks = new Map<string, string>();
   private readonly proxies = new Map<SimulatedNode, ApidProxy>();
+  private readonly lock: FleetDirLock;
 
+  /**
+   * Reads the nodes' disks under `options.dir`, after taking the directory's lock: one fleet per directory, so a
+   * second one is refused (`fleet_running`) before it touches anything. {@link stop} releases it.
+   */
   constructor(readonly options: SimulatedFleetOptions) {
     this.clock = new SimClock(options.timeScale ?? 1, { ...DEFAULT_TIMINGS, ...options.timings });
     const tools = options.tools ?? { etcd: requireTool('etcd'), etcdctl: requireTool('etcdctl') };
@@ -119,26 +134,37 @@ export class SimulatedFleet implements FleetView {
         if (seen.has(key)) throw new FleetError('invalid_nodes', `node name or address ${key} is used twice`);
         seen.add(key);
       }
-      const env: NodeEnvironment = {
-        clock: this.clock,
-        etcdBin: tools.etcd,
-        etcdctlBin: tools.etcdctl,
-        startServer: (node, tls) => this.startServer(node, tls),
-        issueFromClusterCa: (node, opts) => this.trustd(node, opts),
-        etcdJoinTargets: (node) => this.etcdJoinTargets(node),
-        tryLockUpgrade: (cluster, holder) => {
-          const current = this.upgradeLocks.get(cluster);
-          if (current && current !== holder) return false;
-          this.upgradeLocks.set(cluster, holder);
-          return true;
-        },
-        unlockUpgrade: (cluster, holder) => {
-          if (this.upgradeLocks.get(cluster) === holder) this.upgradeLocks.delete(cluster);
-        },
-      };
-      const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: options.version ?? DEFAULT_TALOS_VERSION, dir: join(options.dir, 'nodes', spec.name) }, env);
-      this.byName.set(spec.name, node);
     }
+    this.lock = FleetDirLock.acquire(options.dir);
+    try {
+      for (const spec of options.nodes) this.addNode(spec, tools);
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+  }
+
+  private addNode(spec: FleetNodeSpec, tools: { etcd: string; etcdctl: string }): void {
+    const env: NodeEnvironment = {
+      clock: this.clock,
+      etcdBin: tools.etcd,
+      etcdctlBin: tools.etcdctl,
+      startServer: (node, tls) => this.startServer(node, tls),
+      issueFromClusterCa: (node, opts) => this.trustd(node, opts),
+      etcdJoinTargets: (node) => this.etcdJoinTargets(node),
+      tryLockUpgrade: (cluster, holder) => {
+        const current = this.upgradeLocks.get(cluster);
+        if (current && current !== holder) return false;
+        this.upgradeLocks.set(cluster, holder);
+        return true;
+      },
+      unlockUpgrade: (cluster, holder) => {
+        if (this.upgradeLocks.get(cluster) === holder) this.upgradeLocks.delete(cluster);
+      },
+    };
+    const dir = join(this.options.dir, 'nodes', spec.name);
+    const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: this.options.version ?? DEFAULT_TALOS_VERSION, dir }, env);
+    this.byName.set(spec.name, node);
   }
 
   nodes(): SimulatedNode[] {
@@ -168,7 +194,15 @@ export class SimulatedFleet implements FleetView {
     try {
       await server.listen(node.spec.address, node.spec.port);
     } catch (err) {
-      throw new FleetError('listen_failed', `node ${node.name} cannot listen on ${node.spec.address}:${node.spec.port}: ${(err as Error).message}`);
+      const where = `${node.spec.address}:${node.spec.port}`;
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EADDRINUSE'
+          ? 'the address is already in use (another program or another fleet listens there: stop it, or choose another --base-address or --port)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'the address is not available on this machine'
+            : (err as Error).message;
+      throw new FleetError('listen_failed', `cannot listen on ${where}: ${why}`, { cause: err });
     }
     return server;
   }
@@ -195,11 +229,22 @@ export class SimulatedFleet implements FleetView {
       .map((n) => n.etcd!.process.clientUrl);
   }
 
-  /** Powers every node on and waits until each one's API listens. */
-  async start(timeoutMs = 60_000): Promise<void> {
+  /** The first node that cannot come up, and why, as one sentence. */
+  private firstFailure(): string | undefined {
+    const failed = this.nodes().find((n) => n.startFailure);
+    return failed && `node ${failed.name}: ${failed.startFailure}`;
+  }
+
+  /**
+   * Powers every node on and waits until each one's API listens. Fails at once, naming the node and the cause,
+   * when a node cannot start its API server or etcd (a port in use, an etcd that exited).
+   */
+  async start(opts: StartOptions = {}): Promise<void> {
     mkdirSync(this.options.dir, { recursive: true });
     for (const n of this.nodes()) n.powerOn();
-    await waitFor('every node to serve its API', timeoutMs, () => this.nodes().every((n) => n.stage === 'MAINTENANCE' || n.services.isUp('apid')));
+    await waitFor('every node to serve its API', { timeoutMs: 60_000, ...opts }, () => this.firstFailure(), () =>
+      this.nodes().every((n) => n.stage === 'MAINTENANCE' || n.services.isUp('apid')),
+    );
   }
 
   /**
@@ -228,11 +273,13 @@ export class SimulatedFleet implements FleetView {
    * Bootstraps etcd on the first control plane with a real Bootstrap call (as `talosctl bootstrap` would) and
    * waits for every control plane to join and every node to be ready.
    */
-  async bootstrapCluster(talosconfig: Talosconfig, timeoutMs = 120_000): Promise<void> {
+  async bootstrapCluster(talosconfig: Talosconfig, opts: StartOptions = {}): Promise<void> {
     const controlPlanes = this.nodes().filter((n) => n.role === 'controlplane');
     const first = controlPlanes[0]!;
+    const wait = { timeoutMs: 120_000, ...opts };
+    const failed = () => this.firstFailure();
     // A resumed fleet's etcd restarts from its data; a fresh one waits in Preparing for Bootstrap.
-    await waitFor(`${first.name} to start etcd`, timeoutMs, () => first.stage === 'RUNNING' && (first.etcd?.state === 'preparing' || first.etcd?.hasData() === true));
+    await waitFor(`${first.name} to start etcd`, wait, failed, () => first.stage === 'RUNNING' && (first.etcd?.state === 'preparing' || first.etcd?.hasData() === true));
     if (!first.etcd!.hasData()) {
       const { identity } = contextIdentity(talosconfig);
       const client = TalosClient.withIdentity(identity!, { endpoints: [`${first.spec.address}:${first.spec.port}`] });
@@ -242,16 +289,20 @@ export class SimulatedFleet implements FleetView {
         client.close();
       }
     }
-    await waitFor('every control plane to join etcd', timeoutMs, () => controlPlanes.every((n) => n.etcd?.healthy));
-    await waitFor('every node to be ready', timeoutMs, () => this.nodes().every((n) => n.ready));
+    await waitFor('every control plane to join etcd', wait, failed, () => controlPlanes.every((n) => n.etcd?.healthy));
+    await waitFor('every node to be ready', wait, failed, () => this.nodes().every((n) => n.ready));
   }
 
-  /** Injects a fault into a node. */
-  async fault(nodeName: string, fault: FaultName, value?: number): Promise<void> {
+  /**
+   * Injects a fault into a node: `down` (resolves once nothing of the node runs), `down@POINT` (the power goes when
+   * the node next reaches POINT), `up`, `slow-reboot=FACTOR`, ... (see {@link parseFault}).
+   */
+  async fault(nodeName: string, fault: string): Promise<void> {
     const node = this.node(nodeName);
-    switch (fault) {
+    const spec = parseFault(fault);
+    switch (spec.name) {
       case 'down':
-        return node.powerOff(false);
+        return node.cutPower(spec.at);
       case 'up':
         return node.powerOn();
       case 'upgrade-fails-to-boot':
@@ -268,10 +319,10 @@ export class SimulatedFleet implements FleetView {
         node.etcd?.process.thaw();
         return;
       case 'slow-reboot':
-        node.faults.slowRebootFactor = value ?? 10;
+        node.faults.slowRebootFactor = spec.factor ?? 10;
         return;
       case 'clear':
-        Object.assign(node.faults, { upgradeFailsToBoot: false, upgradeHangs: false, slowRebootFactor: 1 });
+        Object.assign(node.faults, { upgradeFailsToBoot: false, upgradeHangs: false, slowRebootFactor: 1, powerCutAt: undefined });
         node.etcd?.process.thaw();
         return;
     }
@@ -293,15 +344,23 @@ export class SimulatedFleet implements FleetView {
         ? { etcd: { state: n.etcd.state, ...(n.etcd.memberId ? { memberId: n.etcd.memberId, memberIdHex: BigInt(n.etcd.memberId).toString(16) } : {}), healthy: n.etcd.healthy } }
         : {}),
       faults: { ...n.faults, etcdFrozen: !!n.etcd?.process.isFrozen },
+      ...(n.startFailure ? { failure: n.startFailure } : {}),
       ...(n.inMaintenance && n.maintenanceCertificate ? { maintenanceFingerprint: spkiFingerprint(n.maintenanceCertificate) } : {}),
       record: n.record,
     }));
   }
 
-  /** Powers every node off (etcd stopped cleanly) and closes their servers. */
+  /**
+   * Powers every node off (etcd stopped cleanly), whatever each is doing (booting, rebooting, upgrading), waits
+   * until none has a server or process left, and releases the directory.
+   */
   async stop(): Promise<void> {
-    for (const p of this.proxies.values()) p.close();
-    await Promise.all(this.nodes().map((n) => n.powerOff(true)));
+    try {
+      for (const p of this.proxies.values()) p.close();
+      await Promise.all(this.nodes().map((n) => n.powerOff(true)));
+    } finally {
+      this.lock.release();
+    }
   }
 
   /** True when every node's disks hold an installed configuration (a fleet directory being reused). */

@@ -8,6 +8,7 @@ import { ValidationError } from '../errors';
 import { EtcdClient } from './etcd/client';
 import { EtcdService } from './etcd/service';
 import { EventLog } from './events';
+import type { NodeFaults, PowerCutPoint } from './faults';
 import { Code, GrpcError, type GrpcServer, type TlsOptions } from './grpc/server';
 import { LogBuffer } from './logs';
 import { serviceIds, ServiceTable } from './services';
@@ -19,24 +20,16 @@ export type MachineStage = 'MAINTENANCE' | 'BOOTING' | 'INSTALLING' | 'RUNNING' 
 
 export type NodeRole = 'controlplane' | 'worker';
 
-/** Faults a test or a user can inject (programmatically or with `talos-fleet sim fault`). */
-export interface NodeFaults {
-  /** The next upgrade's new image fails to boot; the node rolls back to the old one by itself. */
-  upgradeFailsToBoot: boolean;
-  /** The next upgrade never comes back: the node goes dark during the install. */
-  upgradeHangs: boolean;
-  /** Reboots take this many times longer. */
-  slowRebootFactor: number;
-}
-
 /** One mutating call the node received, kept so tests can prove exactly-once effects and ordering. */
 export interface MutationRecord {
+  /** The method's name: `Upgrade`, `ServiceRestart`, ... */
   method: string;
   /** ISO-8601 time of receipt. */
   at: string;
-  /** `ok`, or the error code it was refused with. */
+  /** `pending` while the call runs, then `ok`, or the gRPC status it ended with (`PermissionDenied`, `Unavailable`, ...). */
   outcome: string;
-  actorId?: string;
+  /** A fresh id per call; the operation it starts publishes its events under it (`talosctl upgrade --wait` follows them). */
+  actorId: string;
   /** What the call asked for, without secrets (a config is recorded by size and mode, never by content). */
   details: Record<string, unknown>;
 }
@@ -109,9 +102,19 @@ export class SimulatedNode {
   impersonator?: CertificateAndKey;
   maintenanceCertificate?: string;
 
+  /** Counts sequences, so that one ending clears `sequence` only when it is still the latest. */
+  private sequenceId = 0;
+  /** Why the last boot failed (the API server or etcd could not start), until the next boot. */
+  private failure?: string;
+
   private server?: GrpcServer;
+  /** The API server being started, if any: settles once it listens (or was closed again) or failed. */
+  private serverStarting?: Promise<void>;
+  /** Settles when the last stop of the machine (server closed, etcd stopped) is complete. */
+  private stopped: Promise<void> = Promise.resolve();
   /** Readiness as last published in a MachineStatus event. */
   private reportedReady = false;
+  /** Aborted when the power is cut; every sequence of this power-on runs under its signal. */
   private powerCycle = new AbortController();
 
   constructor(
@@ -246,6 +249,11 @@ export class SimulatedNode {
     return this.stage === 'RUNNING' && this.unmetConditions().length === 0;
   }
 
+  /** Why this node cannot come up, if it cannot: its boot failed, or its etcd would not start or exited. */
+  get startFailure(): string | undefined {
+    return this.failure ?? this.etcd?.failure;
+  }
+
   setStage(stage: MachineStage, actorId = ''): void {
     this.stage = stage;
     this.reportedReady = this.ready;
@@ -258,18 +266,25 @@ export class SimulatedNode {
   }
 
   /** Runs a named sequence alone; a node is busy while one runs, as machined's sequencer is. */
-  private async runSequence(name: string, actorId: string, body: (signal: AbortSignal) => Promise<void>): Promise<void> {
-    this.sequence = name;
-    const signal = this.powerCycle.signal;
+  private async runSequence(name: string, id: number, actorId: string, signal: AbortSignal, body: (signal: AbortSignal) => Promise<void>): Promise<void> {
     this.events.publish('machine.SequenceEvent', { sequence: name, action: 'START' }, actorId);
     try {
+      signal.throwIfAborted();
       await body(signal);
       this.events.publish('machine.SequenceEvent', { sequence: name, action: 'STOP' }, actorId);
     } catch (err) {
       this.events.publish('machine.SequenceEvent', { sequence: name, action: 'STOP', error: { code: 'FATAL', message: (err as Error).message } }, actorId);
       this.log('machined', `sequence ${name} failed: ${(err as Error).message}`);
     } finally {
-      if (this.sequence === name) this.sequence = undefined;
+      // Only if no other sequence started since (a boot after the power came back, say).
+      if (this.sequenceId === id) this.sequence = undefined;
+    }
+  }
+
+  /** Refuses `what` unless the node is powered and running (not booting, rebooting or off). */
+  assertRunning(what: string): void {
+    if (!this.powered || this.stage !== 'RUNNING') {
+      throw new GrpcError(Code.UNAVAILABLE, `${what} is not possible right now: node ${this.name} is ${this.powered ? this.stage.toLowerCase() : 'powered off'}`);
     }
   }
 
@@ -278,48 +293,131 @@ export class SimulatedNode {
     if (this.sequence) throw new GrpcError(Code.UNAVAILABLE, `${what} is not possible right now: the ${this.sequence} sequence is in progress`);
   }
 
-  /** Starts a sequence in the background after the API has replied (Talos replies first). */
+  /**
+   * Starts a sequence in the background after the API has replied (Talos replies first). It runs under the
+   * current power cycle, taken now: a call that is answered just as the power goes must not act after it returns.
+   */
   startSequence(name: string, actorId: string, body: (signal: AbortSignal) => Promise<void>): void {
+    if (!this.powered) throw new GrpcError(Code.UNAVAILABLE, `node ${this.name} is powered off`);
+    const signal = this.powerCycle.signal;
+    const id = ++this.sequenceId;
     this.sequence = name;
-    setImmediate(() => void this.runSequence(name, actorId, body));
+    setImmediate(() => void this.runSequence(name, id, actorId, signal, body));
   }
 
   // --- Power ----------------------------------------------------------------------------------------
+  //
+  // Power changes are atomic with respect to everything else: `powered` and the power cycle's abort change
+  // together, synchronously, and every resource a boot takes (the API server, the etcd process) is taken in a
+  // synchronous step that first checks the cycle, or is released by whoever finds the cycle aborted. A power cut
+  // therefore leaves nothing listening or running once its promise resolves, whatever the node was doing.
 
   /** Powers the machine on and runs its boot sequence in the background. */
   powerOn(): void {
     if (this.powered) return;
     this.powered = true;
     this.powerCycle = new AbortController();
-    this.startSequence('boot', '', (signal) => this.bootWithRollbackCheck(signal));
+    this.startBoot();
   }
 
   /**
-   * Cuts the power: the API server closes (open calls fail), etcd dies at once. With `clean`, services are
-   * stopped first, as on a shutdown or reboot.
+   * Cuts the power: the API server closes (open calls fail), etcd dies at once; with `clean`, etcd is stopped
+   * first, as on a shutdown. Whatever sequence was running stops at its next step, a reboot's own power-on included.
+   * Resolves once nothing of the node runs any more (also when it was already off, once its last stop is done).
    */
-  async powerOff(clean: boolean): Promise<void> {
-    if (!this.powered) return;
-    this.powerCycle.abort(abortError());
-    if (clean) await this.etcd?.stop();
-    else await this.etcd?.kill();
-    await this.server?.close();
+  powerOff(clean: boolean): Promise<void> {
+    if (this.powered) {
+      this.powered = false;
+      this.powerCycle.abort(abortError());
+      void this.stopMachine(clean);
+    }
+    return this.stopped;
+  }
+
+  /** Arms a power cut for the next time the node reaches `point`, or cuts now when no point is given. */
+  cutPower(at?: PowerCutPoint): Promise<void> {
+    if (at === undefined) return this.powerOff(false);
+    this.faults.powerCutAt = at;
+    return Promise.resolve();
+  }
+
+  /** A point of a boot, reboot or upgrade has been reached: an armed power cut happens now, synchronously. */
+  private reached(point: PowerCutPoint): void {
+    if (this.faults.powerCutAt !== point) return;
+    this.faults.powerCutAt = undefined;
+    this.log('machined', `power lost at ${point}`);
+    void this.powerOff(false);
+  }
+
+  /** Stops etcd and the API server (etcd killed unless `clean`); stops in progress are waited for too. */
+  private stopMachine(clean: boolean): Promise<void> {
+    const previous = this.stopped;
+    const stopping = (async () => {
+      await Promise.all([previous, clean ? this.etcd?.stop() : this.etcd?.kill(), this.closeServer()]);
+      this.services.clear();
+      this.kubernetes.kubeletReady = false;
+    })();
+    this.stopped = stopping.catch((err: Error) => this.log('machined', `stopping failed: ${err.message}`));
+    return this.stopped;
+  }
+
+  /** Closes the API server, including one still being started (its start must settle first). */
+  private async closeServer(): Promise<void> {
+    await this.serverStarting;
+    const server = this.server;
     this.server = undefined;
-    this.services.clear();
-    this.kubernetes.kubeletReady = false;
-    this.powered = false;
+    await server?.close();
+  }
+
+  /**
+   * Starts the API server for this power cycle. A power cut while it starts closes it as soon as it listens;
+   * `closeServer` waits for that, so a powered-off node never keeps a listening server.
+   */
+  private async listen(tls: TlsOptions, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    let failure: Error | undefined;
+    const starting = this.env.startServer(this, tls).then(
+      async (server) => {
+        if (signal.aborted) await server.close();
+        else this.server = server;
+      },
+      (err: Error) => void (failure = err),
+    );
+    this.serverStarting = starting;
+    this.reached('listen');
+    await starting;
+    if (this.serverStarting === starting) this.serverStarting = undefined;
+    signal.throwIfAborted();
+    if (failure) throw failure;
+  }
+
+  /** The boot sequence of this power cycle, once the previous stop has released the node's addresses. */
+  private startBoot(): void {
+    this.startSequence('boot', '', async (signal) => {
+      await this.stopped;
+      signal.throwIfAborted();
+      this.failure = undefined;
+      try {
+        await this.bootWithRollbackCheck(signal);
+      } catch (err) {
+        // A boot that a power cut ended did not fail; one whose server could not start did, and says why.
+        if (!signal.aborted) this.failure = `boot failed: ${(err as Error).message}`;
+        throw err;
+      }
+    });
   }
 
   private async boot(signal: AbortSignal): Promise<void> {
     this.bootId = randomUUID();
     this.setStage('BOOTING');
+    this.reached('boot');
     this.kmsg(`Linux version 6.12 (talos ${this.version}) boot id ${this.bootId}`);
     this.services.transition('machined', 'Running', 'Service started as goroutine');
     this.services.setHealth('machined', true);
     await this.env.clock.sleep(this.env.clock.timings.bootMs, this.faults.slowRebootFactor, signal);
     if (!this.installed || !this.config) {
       this.version = this.spec.isoVersion;
-      await this.startMaintenanceServer();
+      await this.startMaintenanceServer(signal);
       this.setStage('MAINTENANCE');
       this.log('machined', 'entering maintenance mode: waiting for a machine configuration');
       return;
@@ -334,9 +432,13 @@ export class SimulatedNode {
       this.services.transition(id, 'Running', 'Health check successful');
       this.services.setHealth(id, true);
     }
+    // No await since startApid checked the power cycle: etcd starts only on a powered node.
     this.etcd?.start();
+    this.reached('etcd-start');
+    signal.throwIfAborted();
     this.setStage('RUNNING');
     this.services.transition('kubelet', 'Running', 'Service started as goroutine');
+    this.reached('kubelet');
     await this.env.clock.sleep(this.env.clock.timings.kubeletReadyMs, 1, signal);
     this.services.setHealth('kubelet', true);
     this.kubernetes.kubeletReady = true;
@@ -345,11 +447,11 @@ export class SimulatedNode {
   }
 
   /** Maintenance mode: a self-made CA and server certificate, no client certificates requested. */
-  private async startMaintenanceServer(): Promise<void> {
+  private async startMaintenanceServer(signal: AbortSignal): Promise<void> {
     const ca = await generateCertificateAuthority({ algorithm: 'ed25519', organization: 'talos', ttlMs: SERVER_CERT_TTL_MS });
     const leaf = await issueCertificate(ca, { commonName: 'maintenance-service', ipAddresses: [this.spec.address], dnsNames: [this.spec.name], usage: 'server', ttlMs: SERVER_CERT_TTL_MS });
     this.maintenanceCertificate = leaf.crt;
-    this.server = await this.env.startServer(this, { key: leaf.key, cert: leaf.crt + ca.crt });
+    await this.listen({ key: leaf.key, cert: leaf.crt + ca.crt }, signal);
   }
 
   /** apid: server certificate from the OS CA (own key on control planes, trustd on workers), client CAs from the config. */
@@ -372,24 +474,36 @@ export class SimulatedNode {
       if (attempt === 0) this.log('apid', 'waiting for trustd on a control plane to issue the apid certificate');
       await this.env.clock.sleep(this.env.clock.timings.etcdJoinRetryMs, 1, signal);
     }
-    this.server = await this.env.startServer(this, { key: serverCert.key, cert: serverCert.crt, clientCa: decodePair(cfg.machine.ca).crt });
+    await this.listen({ key: serverCert.key, cert: serverCert.crt, clientCa: decodePair(cfg.machine.ca).crt }, signal);
     this.services.transition('apid', 'Running', 'Health check successful');
     this.services.setHealth('apid', true);
   }
 
-  /** Stops services and powers off for a reboot, waits, then boots again (new boot id). */
+  /**
+   * A reboot: services stop cleanly and the machine boots again (new boot id) with the power on throughout.
+   * A power cut at any point of it leaves the node off: the reboot's own boot never starts.
+   */
   private async rebootNow(signal: AbortSignal, actorId: string): Promise<void> {
     this.setStage('REBOOTING', actorId);
+    this.reached('reboot');
     await this.env.clock.sleep(this.env.clock.timings.shutdownMs, 1, signal);
-    await this.powerOff(true);
-    this.powerOn();
+    await this.restart(signal);
+  }
+
+  /** The machine restarts: a clean stop, then a new boot in the same power cycle unless the power was cut meanwhile. */
+  private async restart(signal: AbortSignal): Promise<void> {
+    const stopping = this.stopMachine(true);
+    this.reached('reboot-stop');
+    await stopping;
+    signal.throwIfAborted();
+    this.startBoot();
   }
 
   // --- Operations (called by the API after validation and authorization) ---------------------------
 
-  /** Records a mutating call; returns the record so the caller can fill in the outcome. */
-  recordCall(method: string, details: Record<string, unknown>, actorId?: string): MutationRecord {
-    const rec: MutationRecord = { method, at: new Date().toISOString(), outcome: 'ok', details, ...(actorId ? { actorId } : {}) };
+  /** Records a mutating call as pending; the caller fills in the outcome when it ends. */
+  recordCall(method: string, details: Record<string, unknown>): MutationRecord {
+    const rec: MutationRecord = { method, at: new Date().toISOString(), outcome: 'pending', actorId: randomUUID(), details };
     this.record.push(rec);
     return rec;
   }
@@ -441,7 +555,7 @@ export class SimulatedNode {
   /** Bootstrap: preconditions as upstream checks them, then etcd becomes a new (or recovered) cluster. */
   async bootstrap(recover: boolean, skipHashCheck: boolean): Promise<void> {
     if (this.role !== 'controlplane' || !this.etcd) throw new GrpcError(Code.FAILED_PRECONDITION, 'bootstrap can only be performed on a control plane node');
-    if (this.stage !== 'RUNNING' || this.etcd.state === 'stopped') throw new GrpcError(Code.FAILED_PRECONDITION, 'bootstrap is not available yet');
+    if (!this.powered || this.stage !== 'RUNNING' || this.etcd.state === 'stopped') throw new GrpcError(Code.FAILED_PRECONDITION, 'bootstrap is not available yet');
     if (this.etcd.hasData() || this.etcd.state !== 'preparing') throw new GrpcError(Code.ALREADY_EXISTS, 'etcd data directory is not empty');
     if (recover && !this.etcd.hasRecoverySnapshot()) throw new GrpcError(Code.FAILED_PRECONDITION, 'etcd snapshot for recovery was not uploaded, call EtcdRecover first');
     this.log('machined', 'bootstrap request received');
@@ -499,16 +613,21 @@ export class SimulatedNode {
     if (!staged) {
       await this.phase('drain', async () => {
         this.kubernetes.cordoned = true;
+        this.reached('drain');
         await clock.sleep(clock.timings.drainMs, 1, signal);
       }, actorId);
     }
     await this.phase('stopServices', async () => {
       this.kubernetes.kubeletReady = false;
       this.services.transition('kubelet', 'Finished', 'Service finished successfully');
-      await this.etcd?.stop();
+      const stopping = this.etcd?.stop();
+      this.reached('upgrade-stop');
+      await stopping;
+      signal.throwIfAborted();
     }, actorId);
     let failure: string | undefined;
     await this.phase('upgrade', async () => {
+      this.reached('install');
       await clock.sleep(clock.timings.upgradeInstallMs, 1, signal);
       const kubelet = imageTag(this.config?.parsed.machine.kubelet.image ?? '');
       failure = installerPreflightProblem(parseSemVer(this.version)!, parseSemVer(tag)!, kubelet ? parseSemVer(kubelet) : undefined);
@@ -580,8 +699,11 @@ export class SimulatedNode {
       if (opts.graceful && this.etcd && this.etcd.state === 'running') {
         this.kubernetes.cordoned = true;
         await this.etcd.leave();
+        signal.throwIfAborted();
       }
       await this.etcd?.stop();
+      // A power cut while etcd stopped: the disks are left as they were.
+      signal.throwIfAborted();
       const all = opts.wipe.length === 0;
       if (all || opts.wipe.includes('EPHEMERAL')) {
         if (this.etcd) this.etcd.process.wipe();
@@ -593,8 +715,8 @@ export class SimulatedNode {
         this.saveBoot();
       }
       await this.env.clock.sleep(this.env.clock.timings.shutdownMs, 1, signal);
-      await this.powerOff(true);
-      if (opts.reboot) this.powerOn();
+      if (opts.reboot) await this.restart(signal);
+      else await this.powerOff(true);
     });
   }
 

@@ -94,6 +94,15 @@ describe('talos-fleet gen config', () => {
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
 
+  it('refuses --with-cluster-discovery other than true or false, writing nothing', async () => {
+    const out = join(dir, 'never-discovery');
+    expect(await run('gen', 'config', 'c', 'https://c:6443', '--with-secrets', join(dir, 'secrets.yaml'), '--with-cluster-discovery', 'yes please', '-o', out)).toBe(1);
+    expect(stderr).toBe('error: --with-cluster-discovery must be true or false, got "yes please"\n');
+    expect(existsSync(out)).toBe(false);
+    expect(await run('gen', 'config', 'c', 'https://c:6443', '--with-secrets', join(dir, 'secrets.yaml'), '--with-cluster-discovery', 'false', '-o', out)).toBe(0);
+    expect(readFileSync(join(out, 'controlplane.yaml'), 'utf8')).toMatch(/discovery:\n\s+enabled: false/);
+  });
+
   it('names the field when the bundle is truncated', async () => {
     const text = readFileSync(join(dir, 'secrets.yaml'), 'utf8');
     writeFileSync(join(dir, 'cut.yaml'), text.slice(0, Math.floor(text.length / 2)));
@@ -125,5 +134,18 @@ describe('talos-fleet gen talosconfig', () => {
     expect(await run('gen', 'talosconfig', '--with-secrets', join(dir, 'secrets.yaml'), '--crt-ttl', 'forever', '-o', path)).toBe(1);
     expect(stderr).toContain('"forever" is not a duration such as 8760h or 1h30m');
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('refuses a lifetime under a minute or past the CA\'s, with one error and no file', async () => {
+    const path = join(dir, 'never-talosconfig');
+    const secrets = join(dir, 'secrets.yaml');
+    expect(await run('gen', 'talosconfig', '--with-secrets', secrets, '--crt-ttl', '1ns', '-o', path)).toBe(1);
+    expect(stderr).toBe('error: --crt-ttl 1ns is shorter than a minute: the certificate would expire before it is used; use for example 24h or 8760h\n');
+    expect(await run('gen', 'talosconfig', '--with-secrets', secrets, '--crt-ttl', '99999999999h', '-o', path)).toBe(1);
+    expect(stderr).toMatch(/^error: --crt-ttl 99999999999h would outlive the OS CA of .*secrets\.yaml, which expires at \d{4}-\d\d-\d\dT[\d:.]+Z; use at most \d+h\n$/);
+    expect(existsSync(path)).toBe(false);
+    // The longest lifetime the message offers is accepted.
+    const hours = /use at most (\d+)h/.exec(stderr)![1]!;
+    expect(await run('gen', 'talosconfig', '--with-secrets', secrets, '--crt-ttl', `${hours}h`, '-o', path)).toBe(0);
   });
 });

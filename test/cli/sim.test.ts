@@ -108,6 +108,18 @@ describe('talos-fleet sim', () => {
     expect(existsSync(join(dir, 'other', 'sim.json'))).toBe(false);
   });
 
+  it('refuses a second sim up on the running fleet\'s directory, naming the running one, and leaves its files alone', async () => {
+    const other = base.replace(/\.\d+\.11$/, `.${Number(base.split('.')[2]) === 250 ? 249 : Number(base.split('.')[2]) + 1}.11`);
+    const second = await cli('sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', other);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`error: a simulated fleet already runs in ${dir} (process ${sim.pid}, since `);
+    expect(existsSync(join(dir, 'sim.json'))).toBe(true);
+    expect(existsSync(join(dir, 'control.sock'))).toBe(true);
+    const status = await cli('sim', 'status', '--dir', dir, '--json');
+    expect(status.code).toBe(0);
+    expect((JSON.parse(status.stdout) as NodeStatus[]).map((n) => n.stage)).toEqual(['RUNNING', 'RUNNING']);
+  });
+
   let members: string | undefined;
 
   it('stops on SIGTERM: exits 0, removes sim.json, leaves no etcd behind', async () => {

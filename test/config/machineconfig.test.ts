@@ -4,7 +4,7 @@ import { checkClusterEndpoint } from '../../src/config/endpoint';
 import { generateMachineConfigs, type GeneratedConfigs } from '../../src/config/generate';
 import { renderNodeConfig } from '../../src/config/node';
 import { machineCertificateAuthority, parseMachineConfig, stringifyMachineConfig } from '../../src/config/machineconfig';
-import { parsePatch } from '../../src/config/patches';
+import { applyPatches, parsePatch } from '../../src/config/patches';
 import { generateSecretsBundle, type SecretsBundle } from '../../src/config/secrets';
 import { contextIdentity } from '../../src/talos/talosconfig';
 import { certText, subjectOf, validityOf, verifies } from './openssl';
@@ -140,12 +140,43 @@ describe('machine config validation', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'machine.type: is required',
-        'machine.token: "bad" is not a token of the form [0-9a-z]{6}.[0-9a-z]{16}',
+        'machine.token: is not a token of the form [0-9a-z]{6}.[0-9a-z]{16} (the value is a secret and not shown)',
         'machine.ca.key: does not match the certificate in machine.ca.crt',
         'cluster.controlPlane.endpoint: "v:6443" has no scheme; try "https://v:6443"',
         'cluster.network.serviceSubnets[0]: "10.96.0.0/40" is not a valid CIDR (e.g. 10.244.0.0/16)',
       ]),
     );
+  });
+
+  it('names a malformed token or a mistyped secret field without showing its value', () => {
+    // Near misses of real secrets (upper case, a dropped character): echoing them would leak the real ones.
+    const token = 'K7QX2M.9F4TZ0B8W1RC5HJL';
+    const broken = base.replace(/(\n {4}token: )\S+/g, `$1${token}`);
+    const err = (() => {
+      try {
+        parseMachineConfig(broken, 'cp.yaml');
+      } catch (e) {
+        return e as ValidationError;
+      }
+      throw new Error('expected a ValidationError');
+    })();
+    expect(err.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['machine.token', 'cluster.token']));
+    expect(err.message).not.toContain(token);
+    // A patch that puts a mapping where a secret is names the path and the kinds, not the secret it would replace.
+    const machineToken = /\n {4}token: (\S+)/.exec(base)![1]!;
+    const clusterSecret = /\n {4}secret: (\S+)/.exec(base)![1]!;
+    const messageOf = (patch: string): string => {
+      try {
+        applyPatches(base, [parsePatch(patch)]);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('expected the patch to fail');
+    };
+    expect(messageOf('machine:\n  token:\n    nested: true\n')).toMatch(/cannot merge a mapping into a string at machine\.token$/);
+    expect(messageOf('machine:\n  token:\n    nested: true\n')).not.toContain(machineToken);
+    expect(messageOf('cluster:\n  secret:\n    - listed\n')).toMatch(/cannot merge a list into a string at cluster\.secret$/);
+    expect(messageOf('cluster:\n  secret:\n    - listed\n')).not.toContain(clusterSecret);
   });
 
   it('finds the v1alpha1 document among several', () => {
@@ -167,6 +198,11 @@ describe('cluster endpoint validation', () => {
     ['https://:6443', 'has no host name'],
   ])('refuses %s, saying what is wrong and what to try', (endpoint, message) => {
     expect(() => checkClusterEndpoint(endpoint)).toThrow(message);
+  });
+
+  it('refuses user information in the endpoint without repeating the password', () => {
+    expect(() => checkClusterEndpoint('https://admin:hunter2@lb:6443')).toThrow('must not contain user information');
+    expect(() => checkClusterEndpoint('https://admin:hunter2@lb:6443')).not.toThrow(/hunter2/);
   });
 
   it('accepts https URLs with a host and port, IPv6 in brackets included', () => {

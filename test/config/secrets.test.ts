@@ -141,6 +141,20 @@ describe('a bundle made by another tool (OpenSSL, in the talosctl file layout)',
     }
   });
 
+  it('names malformed tokens and secrets without showing their values', () => {
+    const bootstrap = '2PSNP2.LRY8E9GYCDIX3BPA';
+    const trustd = 'oamejv-9tk1nhuwnlc2nghf';
+    const broken = text.replace('2psnp2.lry8e9gycdix3bpa', bootstrap).replace('oamejv.9tk1nhuwnlc2nghf', trustd);
+    try {
+      parseSecretsBundle(broken, 'leaky.yaml');
+      throw new Error('expected a ValidationError');
+    } catch (err) {
+      expect((err as ValidationError).problems.map((p) => p.path)).toEqual(['secrets.bootstraptoken', 'trustdinfo.token']);
+      expect((err as ValidationError).message).not.toContain(bootstrap);
+      expect((err as ValidationError).message).not.toContain(trustd);
+    }
+  });
+
   it('is refused when truncated, naming the cut field and the missing sections', () => {
     const cut = text.slice(0, text.indexOf('    k8saggregator:') + 200);
     const problems = (() => {

@@ -53,7 +53,7 @@ describe('reboot', () => {
   });
 
   it('answers before rebooting, and the node is unreachable while it is down', async () => {
-    await t.fleet.fault('w-1', 'slow-reboot', 20);
+    await t.fleet.fault('w-1', 'slow-reboot=20');
     try {
       const before = await bootId(w1);
       await client.reboot({}, { nodes: [w1] });
@@ -166,6 +166,18 @@ describe('configuration changes', () => {
     const [r] = await client.applyConfiguration({ data: 'version: v1alpha1\nmachine:\n  type: worker\n', mode: 'AUTO' }, { nodes: [w1] });
     expect(r!.error!.code).toBe('invalid_argument');
     expect(r!.error!.message).toContain('machine.token');
+  });
+
+  it('refuses a configuration with a malformed token over gRPC, naming the field but never the token', async () => {
+    const current = await client.machineConfig({ node: cp3 });
+    const token = 'Q7ZP3K.X9W2M4T8R1B6N5VY';
+    const changed = current.replace(/(\n {4}token: )\S+/, `$1${token}`);
+    expect(changed).not.toBe(current);
+    const [r] = await client.applyConfiguration({ data: changed, mode: 'AUTO' }, { nodes: [cp3] });
+    expect(r!.error!.code).toBe('invalid_argument');
+    expect(r!.error!.message).toContain('machine.token: is not a token of the form');
+    expect(r!.error!.message).not.toContain(token);
+    expect(await client.machineConfig({ node: cp3 })).toBe(current);
   });
 
   it('refuses an immediate apply of a change that needs a reboot', async () => {

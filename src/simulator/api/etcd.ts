@@ -7,7 +7,6 @@ import type { EtcdClient } from '../etcd/client';
 import type { EtcdService } from '../etcd/service';
 import { Code, GrpcError } from '../grpc/server';
 import type { SimulatedNode } from '../node';
-import { recorded } from './record';
 import { one, type Impl } from './types';
 
 /** Upstream's snapshot chunker sends 1 KiB messages. */
@@ -106,24 +105,24 @@ export const etcdHandlers: Record<string, Impl> = {
   },
 
   EtcdLeaveCluster: {
-    unary: async (_req, { node }) =>
-      recorded(node, 'EtcdLeaveCluster', {}, async () => {
-        const etcd = etcdOf(node, 'EtcdLeaveCluster');
-        await etcd.leave().catch((err: Error) => Promise.reject(new GrpcError(Code.UNKNOWN, `failed to leave etcd cluster: ${err.message}`)));
-        return one({});
-      }),
+    unary: async (_req, { node }) => {
+      const etcd = etcdOf(node, 'EtcdLeaveCluster');
+      await etcd.leave().catch((err: Error) => Promise.reject(new GrpcError(Code.UNKNOWN, `failed to leave etcd cluster: ${err.message}`)));
+      return one({});
+    },
   },
 
   EtcdRemoveMemberByID: {
+    details: (req: { memberId: string }) => ({ memberId: req.memberId }),
     unary: async (req: { memberId: string }, { node }) =>
-      recorded(node, 'EtcdRemoveMemberByID', { memberId: req.memberId }, () => withEtcd(node, 'EtcdRemoveMemberByID', async (client) => {
+      withEtcd(node, 'EtcdRemoveMemberByID', async (client) => {
         const members = await client.memberList();
         if (!members.some((m) => m.ID === req.memberId)) {
           throw new GrpcError(Code.NOT_FOUND, `member ${BigInt(req.memberId).toString(16)} not found`);
         }
         await client.memberRemove(req.memberId);
         return one({});
-      })),
+      }),
   },
 
   EtcdSnapshot: {
@@ -145,30 +144,30 @@ export const etcdHandlers: Record<string, Impl> = {
   },
 
   EtcdRecover: {
-    clientStream: async (requests: AsyncIterable<{ bytes: Buffer }>, { node }) =>
-      recorded(node, 'EtcdRecover', {}, async (_actorId, record) => {
-        const path = node.recoveryPath();
-        const partial = `${path}.part`;
-        let bytes = 0;
-        try {
-          await pipeline(
-            Readable.from(
-              (async function* () {
-                for await (const r of requests) {
-                  bytes += r.bytes.length;
-                  yield r.bytes;
-                }
-              })(),
-            ),
-            createWriteStream(partial, { mode: 0o600 }),
-          );
-        } catch (err) {
-          await rm(partial, { force: true });
-          throw err;
-        }
-        await rename(partial, path);
-        record.details.bytes = bytes;
-        return one({});
-      }),
+    clientStream: async (requests: AsyncIterable<{ bytes: Buffer }>, { node, record }) => {
+      const path = node.recoveryPath();
+      const partial = `${path}.part`;
+      let bytes = 0;
+      try {
+        await pipeline(
+          Readable.from(
+            (async function* () {
+              for await (const r of requests) {
+                bytes += r.bytes.length;
+                yield r.bytes;
+              }
+            })(),
+          ),
+          createWriteStream(partial, { mode: 0o600 }),
+        );
+      } catch (err) {
+        await rm(partial, { force: true });
+        throw err;
+      }
+      await rename(partial, path);
+      // How much was uploaded is known only now; the entry was made on receipt.
+      if (record) record.details.bytes = bytes;
+      return one({});
+    },
   },
 };

@@ -12,8 +12,7 @@ import { fromProtoTime, packAny, toProtoTime } from '../../talos/codec';
 import { Code, GrpcError } from '../grpc/server';
 import { SimulatedNode } from '../node';
 import { buildInfo } from '../versions';
-import { recorded } from './record';
-import { one, type Impl, type LocalCall } from './types';
+import { actorOf, one, type Impl, type LocalCall } from './types';
 import type { MachineEvent } from '../events';
 
 /** Parts of a config that Talos applies without a reboot; a change anywhere else needs one. */
@@ -109,6 +108,16 @@ async function follow<T>(signal: AbortSignal, subscribe: (push: (item: T) => voi
   }
 }
 
+interface ResetRequest {
+  graceful: boolean;
+  reboot: boolean;
+  systemPartitionsToWipe: { label: string; wipe: boolean }[];
+  mode: string;
+}
+
+const partitionsToWipe = (req: ResetRequest): string[] => req.systemPartitionsToWipe.filter((p) => p.wipe).map((p) => p.label);
+const serviceDetails = (req: { id: string }) => ({ id: req.id });
+
 /** MachineService methods other than etcd's, served by a configured node. */
 export const machineHandlers: Record<string, Impl> = {
   Version: {
@@ -132,99 +141,96 @@ export const machineHandlers: Record<string, Impl> = {
   LoadAvg: { unary: async () => one({ load1: 0.12, load5: 0.08, load15: 0.05 }) },
 
   ApplyConfiguration: {
+    details: (req: { data: Buffer; mode: string; dryRun: boolean }) => ({ mode: req.mode, dryRun: req.dryRun, bytes: req.data.length }),
     unary: async (req: { data: Buffer; mode: string; dryRun: boolean; tryModeTimeout?: { seconds: string; nanos: number } | null }, { node }) => {
       const yaml = req.data.toString('utf8');
-      return recorded(node, 'ApplyConfiguration', { mode: req.mode, dryRun: req.dryRun, bytes: req.data.length }, async () => {
-        const next = SimulatedNode.validateConfig(yaml, 'machine config');
-        const current = node.config!.parsed;
-        if (next.machine.type !== current.machine.type) {
-          throw new GrpcError(Code.INVALID_ARGUMENT, `machine type can't be changed: "${current.machine.type}" → "${next.machine.type}"`);
-        }
-        const needsReboot = !isDeepStrictEqual(withoutLivePaths(current.raw), withoutLivePaths(next.raw));
-        let mode = req.mode;
-        if (mode === 'AUTO') mode = needsReboot ? 'REBOOT' : 'NO_REBOOT';
-        if ((mode === 'NO_REBOOT' || mode === 'TRY') && needsReboot) {
-          throw new GrpcError(Code.INVALID_ARGUMENT, 'this config change can\'t be applied in immediate mode: it needs a reboot (use mode "auto", "reboot" or "staged")');
-        }
-        const modeDetails: Record<string, string> = {
-          REBOOT: 'Applied configuration with a reboot',
-          NO_REBOOT: 'Applied configuration without a reboot',
-          STAGED: 'Staged configuration to be applied after the next reboot',
-          TRY: `Applied configuration without a reboot; it will be rolled back in ${fromProtoTime(req.tryModeTimeout) || 60_000} ms unless applied again`,
-        };
-        const details = modeDetails[mode] ?? '';
-        if (req.dryRun) {
-          return one({ warnings: [], mode, modeDetails: `Dry run summary:\n${details} (skipped in dry-run).\n` });
-        }
-        if (mode === 'REBOOT') node.assertIdle('ApplyConfiguration with a reboot');
-        node.applyConfig(yaml, mode as 'REBOOT', fromProtoTime(req.tryModeTimeout) || 60_000);
-        return one({ warnings: [], mode, modeDetails: details });
-      });
+      const next = SimulatedNode.validateConfig(yaml, 'machine config');
+      const current = node.config!.parsed;
+      if (next.machine.type !== current.machine.type) {
+        throw new GrpcError(Code.INVALID_ARGUMENT, `machine type can't be changed: "${current.machine.type}" → "${next.machine.type}"`);
+      }
+      const needsReboot = !isDeepStrictEqual(withoutLivePaths(current.raw), withoutLivePaths(next.raw));
+      let mode = req.mode;
+      if (mode === 'AUTO') mode = needsReboot ? 'REBOOT' : 'NO_REBOOT';
+      if ((mode === 'NO_REBOOT' || mode === 'TRY') && needsReboot) {
+        throw new GrpcError(Code.INVALID_ARGUMENT, 'this config change can\'t be applied in immediate mode: it needs a reboot (use mode "auto", "reboot" or "staged")');
+      }
+      const modeDetails: Record<string, string> = {
+        REBOOT: 'Applied configuration with a reboot',
+        NO_REBOOT: 'Applied configuration without a reboot',
+        STAGED: 'Staged configuration to be applied after the next reboot',
+        TRY: `Applied configuration without a reboot; it will be rolled back in ${fromProtoTime(req.tryModeTimeout) || 60_000} ms unless applied again`,
+      };
+      const details = modeDetails[mode] ?? '';
+      if (req.dryRun) {
+        return one({ warnings: [], mode, modeDetails: `Dry run summary:\n${details} (skipped in dry-run).\n` });
+      }
+      if (mode === 'REBOOT') node.assertIdle('ApplyConfiguration with a reboot');
+      node.applyConfig(yaml, mode as 'REBOOT', fromProtoTime(req.tryModeTimeout) || 60_000);
+      return one({ warnings: [], mode, modeDetails: details });
     },
   },
 
   Bootstrap: {
-    unary: async (req: { recoverEtcd: boolean; recoverSkipHashCheck: boolean }, { node }) =>
-      recorded(node, 'Bootstrap', { recoverEtcd: req.recoverEtcd, recoverSkipHashCheck: req.recoverSkipHashCheck }, async () => {
-        await node.bootstrap(req.recoverEtcd, req.recoverSkipHashCheck);
-        return one({});
-      }),
+    details: (req: { recoverEtcd: boolean; recoverSkipHashCheck: boolean }) => ({ recoverEtcd: req.recoverEtcd, recoverSkipHashCheck: req.recoverSkipHashCheck }),
+    unary: async (req: { recoverEtcd: boolean; recoverSkipHashCheck: boolean }, { node }) => {
+      await node.bootstrap(req.recoverEtcd, req.recoverSkipHashCheck);
+      return one({});
+    },
   },
 
   Upgrade: {
-    unary: async (req: { image: string; stage: boolean; force: boolean; rebootMode: string }, { node }) =>
-      recorded(node, 'Upgrade', { image: req.image, stage: req.stage, force: req.force, rebootMode: req.rebootMode }, async (actorId) => {
-        node.assertIdle('Upgrade');
-        await node.upgrade(req.image, req.force, req.stage, actorId);
-        return one({ ack: 'Upgrade request received', actorId });
-      }),
+    details: (req: { image: string; stage: boolean; force: boolean; rebootMode: string }) => ({ image: req.image, stage: req.stage, force: req.force, rebootMode: req.rebootMode }),
+    unary: async (req: { image: string; stage: boolean; force: boolean }, call) => {
+      call.node.assertIdle('Upgrade');
+      await call.node.upgrade(req.image, req.force, req.stage, actorOf(call));
+      return one({ ack: 'Upgrade request received', actorId: actorOf(call) });
+    },
   },
 
   Rollback: {
-    unary: async (_req, { node }) =>
-      recorded(node, 'Rollback', {}, async () => {
-        node.assertIdle('Rollback');
-        node.rollback();
-        return one({});
-      }),
+    unary: async (_req, { node }) => {
+      node.assertIdle('Rollback');
+      node.rollback();
+      return one({});
+    },
   },
 
   Reboot: {
-    unary: async (req: { mode: string }, { node }) =>
-      recorded(node, 'Reboot', { mode: req.mode }, async (actorId) => {
-        node.assertIdle('Reboot');
-        node.reboot(actorId);
-        return one({ actorId });
-      }),
+    details: (req: { mode: string }) => ({ mode: req.mode }),
+    unary: async (_req, call) => {
+      call.node.assertIdle('Reboot');
+      call.node.reboot(actorOf(call));
+      return one({ actorId: actorOf(call) });
+    },
   },
 
   Shutdown: {
-    unary: async (req: { force: boolean }, { node }) =>
-      recorded(node, 'Shutdown', { force: req.force }, async (actorId) => {
-        node.assertIdle('Shutdown');
-        node.shutdown(actorId);
-        return one({ actorId });
-      }),
+    details: (req: { force: boolean }) => ({ force: req.force }),
+    unary: async (_req, call) => {
+      call.node.assertIdle('Shutdown');
+      call.node.shutdown(actorOf(call));
+      return one({ actorId: actorOf(call) });
+    },
   },
 
   Reset: {
-    unary: async (req: { graceful: boolean; reboot: boolean; systemPartitionsToWipe: { label: string; wipe: boolean }[]; mode: string }, { node }) => {
-      const wipe = req.systemPartitionsToWipe.filter((p) => p.wipe).map((p) => p.label);
-      return recorded(node, 'Reset', { graceful: req.graceful, reboot: req.reboot, systemPartitionsToWipe: wipe, mode: req.mode }, async (actorId) => {
-        const unknown = wipe.filter((l) => !['STATE', 'EPHEMERAL', 'META'].includes(l));
-        if (unknown.length) throw new GrpcError(Code.INVALID_ARGUMENT, `unknown system partition labels: ${unknown.join(', ')} (known: STATE, EPHEMERAL, META)`);
-        node.assertIdle('Reset');
-        node.reset({ graceful: req.graceful, reboot: req.reboot, wipe }, actorId);
-        return one({ actorId });
-      });
+    details: (req: ResetRequest) => ({ graceful: req.graceful, reboot: req.reboot, systemPartitionsToWipe: partitionsToWipe(req), mode: req.mode }),
+    unary: async (req: ResetRequest, call) => {
+      const wipe = partitionsToWipe(req);
+      const unknown = wipe.filter((l) => !['STATE', 'EPHEMERAL', 'META'].includes(l));
+      if (unknown.length) throw new GrpcError(Code.INVALID_ARGUMENT, `unknown system partition labels: ${unknown.join(', ')} (known: STATE, EPHEMERAL, META)`);
+      call.node.assertIdle('Reset');
+      call.node.reset({ graceful: req.graceful, reboot: req.reboot, wipe }, actorOf(call));
+      return one({ actorId: actorOf(call) });
     },
   },
 
   ServiceList: { unary: async (_req, { node }) => one({ services: serviceInfos(node) }) },
 
-  ServiceStart: { unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'start') }) },
-  ServiceStop: { unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'stop') }) },
-  ServiceRestart: { unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'restart') }) },
+  ServiceStart: { details: serviceDetails, unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'start') }) },
+  ServiceStop: { details: serviceDetails, unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'stop') }) },
+  ServiceRestart: { details: serviceDetails, unary: async (req: { id: string }, call) => one({ resp: await controlService(call.node, req.id, 'restart') }) },
 
   Logs: {
     stream: async (req: { namespace: string; id: string; follow: boolean; tailLines: number }, { node, ctx }, send) => {
@@ -276,6 +282,7 @@ export const machineHandlers: Record<string, Impl> = {
   },
 
   GenerateClientConfiguration: {
+    details: (req: { roles: string[]; crtTtl?: { seconds: string; nanos: number } | null }) => ({ roles: req.roles, crtTtlMs: fromProtoTime(req.crtTtl) }),
     unary: async (req: { roles: string[]; crtTtl?: { seconds: string; nanos: number } | null }, { node }) => {
       requireControlPlane(node, 'client configuration generation');
       let roles;
@@ -300,7 +307,11 @@ async function controlService(node: SimulatedNode, id: string, action: 'start' |
   if (!s) throw new GrpcError(Code.NOT_FOUND, `service "${id}" not found`);
   if (id === 'etcd' && node.etcd) {
     if (action !== 'start') await node.etcd.stop();
-    if (action !== 'stop') node.etcd.start();
+    // The node may have lost power or begun a reboot while etcd stopped: then nothing may start on it.
+    if (action !== 'stop') {
+      node.assertRunning(`starting service "${id}"`);
+      node.etcd.start();
+    }
   } else {
     if (action !== 'start') node.services.transition(id, 'Finished', 'Service finished successfully');
     if (action !== 'stop') {

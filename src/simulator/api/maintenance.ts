@@ -1,7 +1,6 @@
 import { Code, GrpcError } from '../grpc/server';
 import { SimulatedNode } from '../node';
 import { cosiHandlers } from './cosi';
-import { recorded } from './record';
 import { one, type Impl } from './types';
 
 /**
@@ -10,17 +9,17 @@ import { one, type Impl } from './types';
  */
 export const maintenanceHandlers: Record<string, Impl> = {
   '/machine.MachineService/ApplyConfiguration': {
-    unary: async (req: { data: Buffer; mode: string; dryRun: boolean }, { node }) =>
-      recorded(node, 'ApplyConfiguration', { mode: req.mode, dryRun: req.dryRun, bytes: req.data.length, maintenance: true }, async () => {
-        if (req.mode === 'NO_REBOOT' || req.mode === 'STAGED') {
-          throw new GrpcError(Code.UNIMPLEMENTED, `apply configuration mode ${req.mode.toLowerCase().replace('_', '-')} is not supported in maintenance mode`);
-        }
-        const yaml = req.data.toString('utf8');
-        SimulatedNode.validateConfig(yaml, 'machine config');
-        node.assertIdle('ApplyConfiguration');
-        if (!req.dryRun) node.installFromMaintenance(yaml);
-        return one({ warnings: [] });
-      }),
+    details: (req: { data: Buffer; mode: string; dryRun: boolean }) => ({ mode: req.mode, dryRun: req.dryRun, bytes: req.data.length, maintenance: true }),
+    unary: async (req: { data: Buffer; mode: string; dryRun: boolean }, { node }) => {
+      if (req.mode === 'NO_REBOOT' || req.mode === 'STAGED') {
+        throw new GrpcError(Code.UNIMPLEMENTED, `apply configuration mode ${req.mode.toLowerCase().replace('_', '-')} is not supported in maintenance mode`);
+      }
+      const yaml = req.data.toString('utf8');
+      SimulatedNode.validateConfig(yaml, 'machine config');
+      node.assertIdle('ApplyConfiguration');
+      if (!req.dryRun) node.installFromMaintenance(yaml);
+      return one({ warnings: [] });
+    },
   },
   '/cosi.resource.State/Get': cosiHandlers.Get!,
   '/cosi.resource.State/List': cosiHandlers.List!,

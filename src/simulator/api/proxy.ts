@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { metadataPayload, nodeErrorReply, spliceNodeMetadata, type MethodInfo } from '../../talos/codec';
+import type { MethodInfo } from '../../talos/codec';
+import { metadataPayload, nodeErrorReply, spliceNodeMetadata } from './apid-wire';
 import { mutualTlsCredentials } from '../../talos/credentials';
 import { grpcCodeName } from '../../talos/errors';
 import { decodePair } from '../../config/machineconfig';

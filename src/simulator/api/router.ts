@@ -1,6 +1,6 @@
 import { isEncoded, isEncodedBatch, messageCodec, METHODS, type MethodInfo } from '../../talos/codec';
 import { Code, GrpcError, type CallContext, type Handler, type MessageWriter, type Router } from '../grpc/server';
-import type { SimulatedNode } from '../node';
+import type { MutationRecord, SimulatedNode } from '../node';
 import type { SimClock } from '../timing';
 import { isAllowed } from './authz';
 import { clusterHandlers } from './cluster';
@@ -9,6 +9,7 @@ import { etcdHandlers } from './etcd';
 import { machineHandlers } from './machine';
 import { maintenanceHandlers } from './maintenance';
 import { ApidProxy, splitTargets } from './proxy';
+import { isMutating, outcomeOf } from './record';
 import type { FleetView, Impl, LocalCall } from './types';
 
 const ALL_ROLES = ['os:admin', 'os:operator', 'os:reader', 'os:etcd:backup'];
@@ -22,7 +23,23 @@ export function callerRoles(ctx: CallContext, rbacEnabled: boolean): string[] {
   return orgs;
 }
 
-function failing(method: MethodInfo, err: GrpcError): Handler {
+/** Settles a call's record entry with how the call ended (a no-op for calls that are not recorded). */
+async function settle<T>(record: MutationRecord | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    const result = await run();
+    if (record) record.outcome = 'ok';
+    return result;
+  } catch (err) {
+    if (record) record.outcome = outcomeOf(err);
+    throw err;
+  }
+}
+
+/**
+ * A call refused before any implementation runs (not authorized, not served in maintenance mode). Not recorded:
+ * the call record holds the calls the node acted on, and an unauthorized caller cannot make it act.
+ */
+function refused(method: MethodInfo, err: GrpcError): Handler {
   if (method.responseStream) return { kind: 'server-stream', handle: () => Promise.reject(err) };
   if (method.requestStream) return { kind: 'client-stream', handle: () => Promise.reject(err) };
   return { kind: 'unary', handle: () => Promise.reject(err) };
@@ -33,18 +50,42 @@ async function* decoded(requests: AsyncIterable<Buffer>, type: string): AsyncGen
   for await (const r of requests) yield codec.decode(r);
 }
 
-/** Wraps a local implementation with decoding of requests and encoding of replies. */
-function local(method: MethodInfo, impl: Impl, call: (ctx: CallContext) => LocalCall): Handler {
+/**
+ * Wraps a local implementation with decoding of requests and encoding of replies; a mutating method's call is
+ * recorded on receipt and settled with its outcome before the reply goes out.
+ */
+function local(node: SimulatedNode, method: MethodInfo, impl: Impl, call: (ctx: CallContext) => LocalCall): Handler {
   const req = messageCodec(method.requestType);
   const res = messageCodec(method.responseType);
+  const begin = (request: unknown) => (isMutating(method.path) ? node.recordCall(method.name, impl.details?.(request) ?? {}) : undefined);
   if ('stream' in impl) {
     const send = (out: MessageWriter, m: unknown) => (isEncodedBatch(m) ? out.writeMany(m.messages) : out.write(isEncoded(m) ? m.encoded : res.encode(m)));
-    return { kind: 'server-stream', handle: (request, ctx, out) => impl.stream(req.decode(request), call(ctx), (m) => send(out, m)) };
+    return {
+      kind: 'server-stream',
+      handle: (request, ctx, out) => {
+        const message = req.decode(request);
+        const record = begin(message);
+        return settle(record, () => impl.stream(message, { ...call(ctx), record }, (m) => send(out, m)));
+      },
+    };
   }
   if ('clientStream' in impl) {
-    return { kind: 'client-stream', handle: async (requests, ctx) => res.encode(await impl.clientStream(decoded(requests, method.requestType), call(ctx))) };
+    return {
+      kind: 'client-stream',
+      handle: (requests, ctx) => {
+        const record = begin(undefined);
+        return settle(record, async () => res.encode(await impl.clientStream(decoded(requests, method.requestType), { ...call(ctx), record })));
+      },
+    };
   }
-  return { kind: 'unary', handle: async (request, ctx) => res.encode(await impl.unary(req.decode(request), call(ctx))) };
+  return {
+    kind: 'unary',
+    handle: (request, ctx) => {
+      const message = req.decode(request);
+      const record = begin(message);
+      return settle(record, async () => res.encode(await impl.unary(message, { ...call(ctx), record })));
+    },
+  };
 }
 
 function implementation(method: MethodInfo, clock: SimClock): Impl | undefined {
@@ -71,26 +112,26 @@ export function nodeRouter(node: SimulatedNode, fleet: FleetView, clock: SimCloc
     if (!method) return undefined;
     if (node.inMaintenance) {
       const impl = maintenanceHandlers[method.path];
-      if (!impl) return failing(method, new GrpcError(Code.UNIMPLEMENTED, 'API is not implemented in maintenance mode'));
-      return local(method, impl, (c) => ({ node, roles: ['os:reader'], ctx: c, fleet }));
+      if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, 'API is not implemented in maintenance mode'));
+      return local(node, method, impl, (c) => ({ node, roles: ['os:reader'], ctx: c, fleet }));
     }
     const roles = callerRoles(ctx, node.rbacEnabled);
     if (!ctx.metadata.has('proxyfrom')) {
       const nodes = ctx.metadata.get('nodes');
       const single = ctx.metadata.get('node');
       if (nodes) {
-        if (method.service === 'cosi.resource.State') return failing(method, new GrpcError(Code.INVALID_ARGUMENT, 'one-to-many proxying is not supported for COSI methods'));
+        if (method.service === 'cosi.resource.State') return refused(method, new GrpcError(Code.INVALID_ARGUMENT, 'one-to-many proxying is not supported for COSI methods'));
         return proxy.oneToMany(method, splitTargets(nodes), roles);
       }
       if (single) {
         const targets = splitTargets(single);
-        if (targets.length !== 1) return failing(method, new GrpcError(Code.INVALID_ARGUMENT, `node metadata must have exactly one value, got ${targets.length}`));
+        if (targets.length !== 1) return refused(method, new GrpcError(Code.INVALID_ARGUMENT, `node metadata must have exactly one value, got ${targets.length}`));
         return proxy.oneToOne(method, targets[0]!, roles);
       }
     }
-    if (!isAllowed(method.path, roles, node.version)) return failing(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
+    if (!isAllowed(method.path, roles, node.version)) return refused(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
     const impl = implementation(method, clock);
-    if (!impl) return failing(method, new GrpcError(Code.UNIMPLEMENTED, `method ${method.name} is not implemented by the simulator`));
-    return local(method, impl, (c) => ({ node, roles, ctx: c, fleet }));
+    if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, `method ${method.name} is not implemented by the simulator`));
+    return local(node, method, impl, (c) => ({ node, roles, ctx: c, fleet }));
   };
 }

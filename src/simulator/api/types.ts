@@ -1,5 +1,5 @@
 import type { CallContext } from '../grpc/server';
-import type { SimulatedNode } from '../node';
+import type { MutationRecord, SimulatedNode } from '../node';
 
 /** The rest of the fleet, as a node's API sees it (health checks, discovery). */
 export interface FleetView {
@@ -14,6 +14,8 @@ export interface LocalCall {
   roles: string[];
   ctx: CallContext;
   fleet: FleetView;
+  /** The call's entry in the node's call record (mutating methods only); its actor id names the operation. */
+  record?: MutationRecord;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- requests arrive decoded by the codec; each handler types its own. */
@@ -23,8 +25,16 @@ export type StreamImpl = (request: any, call: LocalCall, send: (message: unknown
 export type ClientStreamImpl = (requests: AsyncIterable<any>, call: LocalCall) => Promise<unknown>;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-/** The local implementation of one method. */
-export type Impl = { unary: UnaryImpl } | { stream: StreamImpl } | { clientStream: ClientStreamImpl };
+/** The local implementation of one method; `details` says what a mutating call asked for, for the call record (never secrets). */
+export type Impl = ({ unary: UnaryImpl } | { stream: StreamImpl } | { clientStream: ClientStreamImpl }) & {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the request as decoded by the codec
+  details?: (request: any) => Record<string, unknown>;
+};
+
+/** The actor id of a mutating call (see {@link LocalCall.record}). */
+export function actorOf(call: LocalCall): string {
+  return call.record?.actorId ?? '';
+}
 
 /** A unary reply in Talos's wrapper: one item for this node, no metadata (apid stamps it when proxying). */
 export function one<T>(item: T): { messages: T[] } {

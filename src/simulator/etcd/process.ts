@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess, execFile } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
+import { describeExit, runGuarded, spawnGuarded } from '../../tools/children';
 import { EtcdClient } from './client';
-
-const execFileAsync = promisify(execFile);
 
 /** Where and how one simulated control plane runs its etcd member. */
 export interface EtcdProcessOptions {
@@ -19,19 +17,51 @@ export interface EtcdProcessOptions {
   etcdctlBin: string;
 }
 
-/** Every etcd child still running, so that they die with us even when we exit without stopping them. */
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
-
-/** Raised when etcd does not come up; carries the tail of its log. */
+/** Raised when etcd does not come up; says why (etcd's own fatal error when it logged one). */
 export class EtcdStartError extends Error {}
+
+/** How much of the log's end is searched for etcd's last words. */
+const LOG_TAIL_BYTES = 64 * 1024;
+
+/**
+ * Why etcd stopped, from what it logged since `fromOffset`: the error of its last fatal (or "failed to start")
+ * line, e.g. `listen tcp 127.0.0.11:2379: bind: address already in use`; undefined when it logged none.
+ */
+function lastWords(logFile: string, fromOffset: number): string | undefined {
+  let text: string;
+  try {
+    const size = statSync(logFile).size;
+    const start = Math.max(fromOffset, size - LOG_TAIL_BYTES);
+    const buffer = Buffer.alloc(size - start);
+    const fd = openSync(logFile, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    text = buffer.toString('utf8');
+  } catch {
+    return undefined;
+  }
+  let found: string | undefined;
+  for (const line of text.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string; error?: string };
+      if (entry.level === 'fatal' || entry.level === 'panic' || entry.msg === 'failed to start etcd') found = entry.error ?? entry.msg;
+    } catch {
+      // not one of etcd's JSON log lines
+    }
+  }
+  return found;
+}
 
 /** Runs one real etcd member process: start, stop, freeze (SIGSTOP) and wipe, like the etcd service of a Talos node. */
 export class EtcdProcess {
   private child?: ChildProcess;
-  private exited?: Promise<void>;
+  /** Resolves with why the current child ended, once it has. */
+  private exit?: Promise<string>;
+  /** The start in progress: a second start waits for it instead of reporting a member that is not up yet. */
+  private starting?: Promise<void>;
   private frozen = false;
   readonly clientUrl: string;
   readonly peerUrl: string;
@@ -54,51 +84,80 @@ export class EtcdProcess {
     return existsSync(this.options.dataDir) && readdirSync(this.options.dataDir).length > 0;
   }
 
-  /** Starts etcd with the given initial cluster; resolves once it serves its status endpoint. */
-  async start(init: { state: 'new' | 'existing'; initialCluster: string; clusterToken: string }, readyTimeoutMs = 30_000): Promise<void> {
-    if (this.child) return;
+  /** Resolves with why the last child started ended, once it has (undefined when none was ever started). */
+  async exited(): Promise<string | undefined> {
+    return this.exit;
+  }
+
+  /**
+   * Starts etcd with the given initial cluster; resolves once it serves its status endpoint. The process is
+   * spawned before this returns its promise (callers rely on that to start it only while the node is up).
+   * Rejects with {@link EtcdStartError} when etcd exits or is not up within `readyTimeoutMs` (it is killed then).
+   */
+  start(init: { state: 'new' | 'existing'; initialCluster: string; clusterToken: string }, readyTimeoutMs = 30_000): Promise<void> {
+    if (this.starting) return this.starting;
+    if (this.child) return Promise.resolve();
+    const starting = this.launch(init, readyTimeoutMs).finally(() => {
+      if (this.starting === starting) this.starting = undefined;
+    });
+    this.starting = starting;
+    return starting;
+  }
+
+  private async launch(init: { state: 'new' | 'existing'; initialCluster: string; clusterToken: string }, readyTimeoutMs: number): Promise<void> {
     const o = this.options;
     mkdirSync(dirname(o.dataDir), { recursive: true });
     mkdirSync(dirname(o.logFile), { recursive: true });
+    const logOffset = existsSync(o.logFile) ? statSync(o.logFile).size : 0;
     const log = openSync(o.logFile, 'a');
-    const child = spawn(
-      o.etcdBin,
-      [
-        `--name=${o.name}`,
-        `--data-dir=${o.dataDir}`,
-        `--listen-client-urls=${this.clientUrl}`,
-        `--advertise-client-urls=${this.clientUrl}`,
-        `--listen-peer-urls=${this.peerUrl}`,
-        `--initial-advertise-peer-urls=${this.peerUrl}`,
-        `--initial-cluster=${init.initialCluster}`,
-        `--initial-cluster-state=${init.state}`,
-        `--initial-cluster-token=${init.clusterToken}`,
-        '--logger=zap',
-        '--log-outputs=stderr',
-      ],
-      { stdio: ['ignore', log, log] },
-    );
-    closeSync(log);
+    let guarded;
+    try {
+      guarded = spawnGuarded(
+        o.etcdBin,
+        [
+          `--name=${o.name}`,
+          `--data-dir=${o.dataDir}`,
+          `--listen-client-urls=${this.clientUrl}`,
+          `--advertise-client-urls=${this.clientUrl}`,
+          `--listen-peer-urls=${this.peerUrl}`,
+          `--initial-advertise-peer-urls=${this.peerUrl}`,
+          `--initial-cluster=${init.initialCluster}`,
+          `--initial-cluster-state=${init.state}`,
+          `--initial-cluster-token=${init.clusterToken}`,
+          '--logger=zap',
+          '--log-outputs=stderr',
+        ],
+        { stdio: ['ignore', log, log] },
+      );
+    } finally {
+      closeSync(log);
+    }
+    const { child } = guarded;
     this.child = child;
-    liveChildren.add(child);
     this.frozen = false;
-    this.exited = new Promise<void>((resolve) => {
-      child.once('exit', () => {
-        liveChildren.delete(child);
-        if (this.child === child) this.child = undefined;
-        resolve();
-      });
+    this.exit = guarded.exited.then((exit) => {
+      if (this.child === child) {
+        this.child = undefined;
+        this.frozen = false;
+      }
+      const words = lastWords(o.logFile, logOffset);
+      return words ? `${words} (${describeExit(exit)})` : describeExit(exit);
     });
+    const exit = this.exit;
     const client = new EtcdClient(this.clientUrl, 1000);
     const deadline = Date.now() + readyTimeoutMs;
     try {
       for (;;) {
-        if (!this.child) throw new EtcdStartError(`etcd member ${o.name} exited during start; see ${o.logFile}`);
+        if (this.child !== child) throw new EtcdStartError(`etcd member ${o.name} exited during start: ${await exit}; see ${o.logFile}`);
         try {
           await client.status(1000);
           return;
         } catch {
-          if (Date.now() > deadline) throw new EtcdStartError(`etcd member ${o.name} did not start within ${readyTimeoutMs} ms; see ${o.logFile}`);
+          if (Date.now() > deadline) {
+            // A member that never came up must not stay behind, half-started, as if it had.
+            await this.kill();
+            throw new EtcdStartError(`etcd member ${o.name} did not start within ${readyTimeoutMs} ms; see ${o.logFile}`);
+          }
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -115,7 +174,7 @@ export class EtcdProcess {
     this.frozen = false;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await this.exited;
+    await this.exit;
     clearTimeout(timer);
   }
 
@@ -125,7 +184,7 @@ export class EtcdProcess {
     if (!child) return;
     child.kill('SIGKILL');
     this.frozen = false;
-    await this.exited;
+    await this.exit;
   }
 
   /** Freezes the process: it stops answering peers and clients, as a hung or partitioned member does. */
@@ -154,7 +213,7 @@ export class EtcdProcess {
     const o = this.options;
     rmSync(o.dataDir, { recursive: true, force: true });
     mkdirSync(dirname(o.dataDir), { recursive: true });
-    await execFileAsync(
+    await runGuarded(
       o.etcdctlBin,
       [
         'snapshot',

@@ -25,6 +25,8 @@ export class EtcdService {
   private generation = 0;
   private lastHealthy = false;
   memberId?: string;
+  /** Why the service last failed (etcd would not start, or exited on its own), until it is started again. */
+  failure?: string;
 
   constructor(
     options: EtcdProcessOptions,
@@ -65,11 +67,12 @@ export class EtcdService {
   /** Starts the service at boot. */
   start(): void {
     const generation = ++this.generation;
+    this.failure = undefined;
     this.services.transition('etcd', 'Waiting', 'Waiting for time sync, network, etcd spec, cri');
     this.services.transition('etcd', 'Preparing', 'Running pre state');
     this.phase = 'preparing';
     if (this.hasData()) {
-      void this.run(generation, async () => this.process.start({ state: 'existing', initialCluster: `${this.name}=${this.process.peerUrl}`, clusterToken: this.clusterToken() }));
+      void this.run(generation, () => this.spawn(generation, { state: 'existing', initialCluster: `${this.name}=${this.process.peerUrl}`, clusterToken: this.clusterToken() }));
     } else {
       this.log('etcd is waiting to join the cluster, if this node is the first node in the cluster, please run `talosctl bootstrap` against one of the following IPs');
       void this.joinLoop(generation);
@@ -108,7 +111,7 @@ export class EtcdService {
         .join(',');
       this.log(`joining etcd cluster as learner ${added.member.ID}`);
       await this.run(generation, async () => {
-        await this.process.start({ state: 'existing', initialCluster, clusterToken: this.clusterToken() });
+        await this.spawn(generation, { state: 'existing', initialCluster, clusterToken: this.clusterToken() });
         await this.promote(peer, added.member.ID, generation);
       });
       return true;
@@ -132,26 +135,47 @@ export class EtcdService {
     }
   }
 
+  /**
+   * Starts the process for `generation` only: a stop or power loss since (a newer generation) means the node no
+   * longer wants it, and nothing is spawned. The check and the spawn happen in one synchronous step.
+   */
+  private spawn(generation: number, init: Parameters<EtcdProcess['start']>[0]): Promise<void> {
+    if (generation !== this.generation) return Promise.reject(new Error('etcd was stopped before it started'));
+    return this.process.start(init);
+  }
+
+  /** Marks the service failed with `reason`, as machined's service runner reports a service that died. */
+  private fail(reason: string): void {
+    this.phase = 'stopped';
+    this.lastHealthy = false;
+    this.failure = reason;
+    this.services.transition('etcd', 'Failed', `Failed to run service: ${reason}`);
+  }
+
   /** Starts the process through `starter`, then reports Running and probes health until the next stop. */
   private async run(generation: number, starter: () => Promise<void>): Promise<void> {
+    if (generation !== this.generation) return;
     this.phase = 'starting';
     this.services.transition('etcd', 'Starting', 'Starting service');
     try {
       await starter();
     } catch (err) {
-      if (generation !== this.generation) return;
-      this.phase = 'stopped';
-      this.services.transition('etcd', 'Failed', `Failed to run service: ${(err as Error).message}`);
+      if (generation === this.generation) this.fail((err as Error).message);
       return;
     }
     if (generation !== this.generation) return;
     this.phase = 'running';
+    // An exit nobody asked for (no stop, kill or restart since) is a failure with etcd's own reason.
+    void this.process.exited().then((reason) => {
+      if (generation === this.generation && this.phase === 'running') this.fail(`etcd member ${this.name} exited: ${reason ?? 'unknown reason'}`);
+    });
     const client = this.client();
     try {
       this.memberId = (await client.status(5_000).catch(() => undefined))?.header.member_id ?? this.memberId;
     } finally {
       client.close();
     }
+    if (generation !== this.generation || this.phase !== 'running') return;
     this.services.transition('etcd', 'Running', 'Service started as goroutine');
     void this.healthLoop(generation);
   }
@@ -186,6 +210,7 @@ export class EtcdService {
    */
   async bootstrap(opts: { recover: boolean; skipHashCheck: boolean }): Promise<void> {
     const generation = ++this.generation;
+    this.failure = undefined;
     this.services.transition('etcd', 'Finished', 'Bootstrap requested');
     this.phase = 'preparing';
     await this.run(generation, async () => {
@@ -194,7 +219,7 @@ export class EtcdService {
         await this.process.restore(this.recoverySnapshotPath, { clusterToken: this.clusterToken(), skipHashCheck: opts.skipHashCheck });
         rmSync(this.recoverySnapshotPath, { force: true });
       }
-      await this.process.start({ state: opts.recover ? 'existing' : 'new', initialCluster: `${this.name}=${this.process.peerUrl}`, clusterToken: this.clusterToken() });
+      await this.spawn(generation, { state: opts.recover ? 'existing' : 'new', initialCluster: `${this.name}=${this.process.peerUrl}`, clusterToken: this.clusterToken() });
     });
   }
 
@@ -224,6 +249,8 @@ export class EtcdService {
   /** Leaves the cluster gracefully (removes our member through our own etcd), then stops and deletes the data. */
   async leave(): Promise<void> {
     if (this.phase !== 'running') throw new Error('etcd is not running on this node');
+    // A generation of its own: the member may exit once it has removed itself, and that exit is no failure.
+    const generation = ++this.generation;
     const client = this.client(10_000);
     try {
       const status = await client.status();
@@ -244,6 +271,8 @@ export class EtcdService {
     } finally {
       client.close();
     }
+    // Power lost (or etcd restarted) meanwhile: the member is gone from the cluster, but its disk stays untouched.
+    if (generation !== this.generation) throw new Error('etcd was stopped while leaving the cluster');
     await this.stop();
     this.process.wipe();
     this.memberId = undefined;
