@@ -21,7 +21,8 @@ import { pipeline } from 'node:stream/promises';
 import { EtcdClient } from '../src/simulator/etcd/client';
 import { TalosClient } from '../src/talos/client';
 import type { Target } from '../src/talos/connection';
-import { contextIdentity, loadTalosconfig } from '../src/talos/talosconfig';
+import { contextIdentity } from '../src/config/talosconfig';
+import { loadTalosconfig } from '../src/talos/talosconfig';
 
 const MiB = 1024 * 1024;
 /** etcd's default request limit is 1.5 MiB; a 1 MiB value plus its key stays well under it. */

@@ -10,7 +10,8 @@ import { loadPatch } from '../config/patches';
 import { parseRoles } from '../config/roles';
 import { generateSecretsBundle, parseSecretsBundle, stringifySecretsBundle, type SecretsBundle } from '../config/secrets';
 import { DEFAULT_CONTRACT, formatContract, parseVersionContract } from '../config/versions';
-import { newTalosconfig, stringifyTalosconfig, writeTalosconfig } from '../talos/talosconfig';
+import { newTalosconfig, stringifyTalosconfig } from '../config/talosconfig';
+import { writeTalosconfig } from '../talos/talosconfig';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const list = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];

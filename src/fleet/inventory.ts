@@ -3,7 +3,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadPatch, type ConfigPatch } from '../config/patches';
 import { parseSecretsBundle, parseYamlDocument, type SecretsBundle } from '../config/secrets';
 import { FleetError, ValidationError, type Problem } from '../errors';
-import { contextIdentity, loadTalosconfig, type ClientIdentity } from '../talos/talosconfig';
+import { contextIdentity, type ClientIdentity } from '../config/talosconfig';
+import { loadTalosconfig } from '../talos/talosconfig';
 import { validateInventory, type ClusterSpec, type Inventory, type NodeSpec } from './schema';
 
 /** The inventory file used when none is named. */

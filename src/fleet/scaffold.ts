@@ -3,7 +3,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { writeFilesAtomically } from '../config/files';
 import { generateMachineConfigs } from '../config/generate';
 import { generateSecretsBundle, stringifySecretsBundle } from '../config/secrets';
-import { stringifyTalosconfig } from '../talos/talosconfig';
+import { stringifyTalosconfig } from '../config/talosconfig';
 import { loadInventory, type LoadedInventory } from './inventory';
 
 /** A node to put in a scaffolded inventory. */

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { FleetError } from '../errors';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { describeExit, spawnGuarded } from '../tools/children';
 
 /** How to start a Temporal CLI dev server. */
 export interface DevServerOptions {
@@ -51,23 +52,15 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   mkdirSync(dirname(opts.logFile), { recursive: true });
   const log = openSync(opts.logFile, 'a');
-  const child = spawn(opts.binary, args, { stdio: ['ignore', log, log] });
+  // Guarded: the server dies with us, even when we are SIGKILLed, so no dev server is left holding the port.
+  const { child, exited: exit } = spawnGuarded(opts.binary, args, { stdio: ['ignore', log, log] });
   closeSync(log);
   let exited: string | undefined;
-  const exit = new Promise<void>((resolve) => {
-    child.once('error', (err) => {
-      exited = err.message;
-      resolve();
-    });
-    child.once('exit', (code, signal) => {
-      exited = `exited with ${signal ?? `code ${code}`}`;
-      resolve();
-    });
-  });
+  void exit.then((e) => (exited = describeExit(e)));
   const address = `${ip}:${opts.port}`;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (exited) throw new FleetError('temporal_failed', `the Temporal dev server ${exited}; see ${opts.logFile}`);
+    if (exited) throw new FleetError('temporal_failed', `the Temporal dev server stopped (${exited}); see ${opts.logFile}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       await connection.workflowService.getSystemInfo({});

@@ -9,7 +9,7 @@ import { requireTool } from '../tools/binaries';
 import { TalosClient } from '../talos/client';
 import { spkiFingerprint } from '../talos/credentials';
 import { allValues } from '../talos/replies';
-import { contextIdentity, type Talosconfig } from '../talos/talosconfig';
+import { contextIdentity, type Talosconfig } from '../config/talosconfig';
 import { ApidProxy, defaultTargetAddress } from './api/proxy';
 import { nodeRouter } from './api/router';
 import type { FleetView } from './api/types';

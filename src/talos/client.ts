@@ -78,15 +78,6 @@ export class TalosClient implements TalosApi {
     return new TalosClient({ ...options, endpoints: [node], credentials: pinnedMaintenanceCredentials(fingerprints) });
   }
 
-  /**
-   * @deprecated Use {@link maintenanceInsecure} or {@link maintenancePinned}, which make the choice visible at the
-   * call site. Kept as a thin alias until every caller has moved.
-   */
-  static maintenance(node: string, options: MaintenanceClientOptions & { fingerprints?: string[] } = {}): TalosClient {
-    const { fingerprints, ...rest } = options;
-    return fingerprints?.length ? TalosClient.maintenancePinned(node, fingerprints, rest) : TalosClient.maintenanceInsecure(node, rest);
-  }
-
   /** Closes the connections: calls in flight end with code `closed`, and so does every later call. */
   close(): void {
     this.conn.close();

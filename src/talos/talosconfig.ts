@@ -9,9 +9,6 @@ import { FleetError } from '../errors';
 import { writeFileAtomically } from '../config/files';
 import { parseTalosconfig, stringifyTalosconfig, type Talosconfig } from '../config/talosconfig';
 
-// Deprecated re-exports, kept while callers move to src/config/talosconfig (the model's one home).
-export { contextIdentity, newTalosconfig, parseTalosconfig, stringifyTalosconfig } from '../config/talosconfig';
-export type { ClientIdentity, Talosconfig, TalosconfigContext } from '../config/talosconfig';
 
 /** talosctl's lookup: `$TALOSCONFIG`, `~/.talos/config`, `/var/run/secrets/talos.dev/config`; the first that exists, else the first writable one. */
 export function resolveTalosconfigPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main';
 import { parseMachineConfig } from '../../src/config/machineconfig';
 import { parseSecretsBundle } from '../../src/config/secrets';
-import { contextIdentity, loadTalosconfig } from '../../src/talos/talosconfig';
+import { contextIdentity } from '../../src/config/talosconfig';
+import { loadTalosconfig } from '../../src/talos/talosconfig';
 import { certText, subjectOf, validityOf } from '../config/openssl';
 
 let dir: string;

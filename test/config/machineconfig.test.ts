@@ -6,7 +6,7 @@ import { renderNodeConfig } from '../../src/config/node';
 import { machineCertificateAuthority, parseMachineConfig, stringifyMachineConfig } from '../../src/config/machineconfig';
 import { applyPatches, parsePatch } from '../../src/config/patches';
 import { generateSecretsBundle, type SecretsBundle } from '../../src/config/secrets';
-import { contextIdentity } from '../../src/talos/talosconfig';
+import { contextIdentity } from '../../src/config/talosconfig';
 import { certText, subjectOf, validityOf, verifies } from './openssl';
 
 const now = new Date('2025-06-01T12:00:00Z');

@@ -5,7 +5,7 @@ import { messageCodec } from '../../src/talos/codec';
 import { TalosClient } from '../../src/talos/client';
 import { mutualTlsCredentials } from '../../src/talos/credentials';
 import { onlyValue } from '../../src/talos/replies';
-import type { ClientIdentity } from '../../src/talos/talosconfig';
+import type { ClientIdentity } from '../../src/config/talosconfig';
 import { startFleet, type TestFleet } from '../support/fleet';
 
 let t: TestFleet;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseNodeCounts, SimulatedFleet } from '../../src/simulator/fleet';
 import { TalosClient } from '../../src/talos/client';
-import { contextIdentity, type ClientIdentity, type Talosconfig } from '../../src/talos/talosconfig';
+import { contextIdentity, type ClientIdentity, type Talosconfig } from '../../src/config/talosconfig';
 
 /** Fast simulated time for tests: a 15 s boot takes 150 ms. */
 export const TEST_TIME_SCALE = 0.01;

@@ -7,7 +7,7 @@ import { ADMIN_CERT_TTL_MS } from '../../config/generate';
 import { decodePair, machineCertificateAuthority } from '../../config/machineconfig';
 import { parseRoles } from '../../config/roles';
 import { ValidationError } from '../../errors';
-import { newTalosconfig, stringifyTalosconfig } from '../../talos/talosconfig';
+import { newTalosconfig, stringifyTalosconfig } from '../../config/talosconfig';
 import { fromProtoTime, packAny, toProtoTime } from '../../talos/codec';
 import { Code, GrpcError } from '../grpc/server';
 import { SimulatedNode } from '../node';
