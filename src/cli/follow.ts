@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { runHandle, runProgress } from '../runtime/runs';
 import type { RunEvent, RunProgress } from '../shared/runs';
+import { delay } from '../time';
 
 /** How a run ended, as `--wait` reports it. */
 export interface RunOutcome {
@@ -60,7 +61,7 @@ export async function followRun(client: Client, ref: string, opts: { tty: boolea
       draw(last, 'waiting for a worker to answer (is `talos-fleet worker` or `talos-fleet dev` running?)');
     }
     if (description.status.name !== 'RUNNING') break;
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+    await delay(opts.intervalMs ?? 500);
   }
   try {
     const result: unknown = await handle.result();

@@ -1,4 +1,5 @@
 import YAML from 'yaml';
+import { isMap } from './maps';
 
 /**
  * YAML emitted the way Talos writes it (Go's yaml.v3 with 4-space indentation), so files we write
@@ -18,10 +19,6 @@ export function stringifyGoYaml(value: unknown): string {
 /** Several documents joined by `---`, as Talos encodes a multi-document machine configuration. */
 export function stringifyGoYamlDocuments(documents: unknown[]): string {
   return documents.map((d) => stringifyGoYaml(d)).join('---\n');
-}
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function pad(n: number): string {

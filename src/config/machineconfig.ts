@@ -5,6 +5,7 @@ import { clusterEndpointProblems, isCidr } from './endpoint';
 import { stringifyGoYamlDocuments } from './goyaml';
 import { parseConfigDocuments, type ConfigDocument } from './patches';
 import { TOKEN_PATTERN, TOKEN_PROBLEM } from './tokens';
+import { isMap } from './maps';
 
 /** A `{crt, key}` field as it appears in the YAML: base64 of PEM; workers carry no key. */
 export interface EncodedPair {
@@ -56,7 +57,6 @@ export interface MachineConfig {
   };
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const MACHINE_TYPES: MachineType[] = ['controlplane', 'worker', 'init'];
 
 /** Collects problems while reading the untyped document, each under its dotted field path. */

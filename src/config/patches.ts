@@ -4,6 +4,7 @@ import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import YAML from 'yaml';
 import { FleetError, ValidationError } from '../errors';
 import { stringifyGoYamlDocuments } from './goyaml';
+import { isMap } from './maps';
 
 /** A document of a machine configuration, as plain data. */
 export type ConfigDocument = Record<string, unknown>;
@@ -15,7 +16,6 @@ export type ConfigPatch =
 
 const JSON_PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses patch text: a list of `{op, path, value}` is a JSON patch, one or more mappings a strategic merge patch. */
 export function parsePatch(text: string, source = 'inline patch'): ConfigPatch {

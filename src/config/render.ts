@@ -1,6 +1,7 @@
 import type { CertificateAndKey } from './certs';
 import type { ConfigDocument } from './patches';
 import type { SecretsBundle } from './secrets';
+import { hostOf } from '../address';
 
 /** Everything the v1alpha1 documents are rendered from; defaults already applied. */
 export interface RenderInput {
@@ -66,7 +67,7 @@ function discovery(input: RenderInput): Record<string, unknown> {
 
 /** The API server's certificate SANs: the endpoint's host, then the extra SANs. */
 function apiServerSans(input: RenderInput): string[] {
-  const host = input.endpoint.replace(/^https:\/\//i, '').split(/[/?#]/)[0]!.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const host = hostOf(input.endpoint.replace(/^https:\/\//i, '').split(/[/?#]/)[0]!);
   return [host, ...input.additionalSans];
 }
 

@@ -7,6 +7,7 @@ import { certificateMatchesKey, decodePemField, type CertificateAndKey } from '.
 import { stringifyGoYaml } from './goyaml';
 import { toNodePem } from './pem';
 import { parseYamlDocument } from './secrets';
+import { isMap } from './maps';
 
 /** One talosconfig context. `ca`, `crt` and `key` hold standard base64 of PEM, exactly as in the file. */
 export interface TalosconfigContext {
@@ -33,7 +34,6 @@ export interface ClientIdentity {
   key: string;
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function stringList(v: unknown, path: string, problems: Problem[]): string[] | undefined {
   if (v === undefined || v === null) return undefined;

@@ -1,10 +1,11 @@
 import { TalosClient } from '../talos/client';
 import type { LoadedInventory } from './inventory';
 import type { NodeSpec } from './schema';
+import { withPort } from '../address';
 
 /** `host:port` of a node's Talos API. */
 export function nodeEndpoint(node: NodeSpec): string {
-  return node.address.includes(':') ? `[${node.address}]:${node.port}` : `${node.address}:${node.port}`;
+  return withPort(node.address, node.port);
 }
 
 /** Deadline of single calls made by activities and the CLI: short, because callers poll and retry. */

@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import { FleetError } from '../errors';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { describeExit, spawnGuarded } from '../tools/children';
+import { delay } from '../time';
 
 /** How to start a Temporal CLI dev server. */
 export interface DevServerOptions {
@@ -71,7 +72,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
         child.kill('SIGKILL');
         throw new FleetError('temporal_failed', `the Temporal dev server did not answer at ${address} within ${opts.startTimeoutMs ?? 60_000} ms; see ${opts.logFile}`);
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await delay(200);
     }
   }
   return {

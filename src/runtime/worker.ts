@@ -10,6 +10,7 @@ import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
 import { DEPLOYMENT_NAME } from '../shared/names';
 import type { RuntimeSettings } from './settings';
+import { delay } from '../time';
 
 /** The workflow code the worker runs: a prebuilt bundle file, or bundled now from the sources. */
 export async function loadWorkflowBundle(codePath?: string): Promise<{ code: string }> {
@@ -108,7 +109,7 @@ export async function makeCurrentVersion(settings: RuntimeSettings, buildId: str
         return;
       } catch (err) {
         if (attempt >= 100) throw err;
-        await new Promise((r) => setTimeout(r, 200));
+        await delay(200);
       }
     }
   } finally {

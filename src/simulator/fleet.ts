@@ -19,6 +19,8 @@ import { GrpcServer } from './grpc/server';
 import { FleetDirLock } from './lock';
 import { SimulatedNode, type NodeEnvironment, type NodeRole, type MachineStage } from './node';
 import { DEFAULT_TIMINGS, SimClock, type Timings } from './timing';
+import { hostOf } from '../address';
+import { delay } from '../time';
 
 /** One node of a fleet to simulate. */
 export interface FleetNodeSpec {
@@ -106,7 +108,7 @@ async function waitFor(what: string, opts: StartOptions & { timeoutMs: number },
     if (failure) throw new FleetError('node_failed', failure);
     if (condition()) return;
     if (Date.now() > deadline) throw new FleetError('timeout', `timed out after ${opts.timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
   }
 }
 
@@ -173,7 +175,7 @@ export class SimulatedFleet implements FleetView {
 
   /** A node by name, address or hostname. */
   find(target: string): SimulatedNode | undefined {
-    const host = target.replace(/:\d+$/, '');
+    const host = hostOf(target);
     return this.byName.get(host) ?? this.nodes().find((n) => n.spec.address === host || n.hostname === host);
   }
 

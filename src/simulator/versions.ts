@@ -1,30 +1,7 @@
 import { createHash } from 'node:crypto';
+import { compareSemVer, parseSemVer, type SemVer } from '../releases/versions';
 
-/** A Talos or Kubernetes version split into numbers, for comparisons. */
-export interface SemVer {
-  major: number;
-  minor: number;
-  patch: number;
-}
-
-/** Parses `v1.10.9` / `1.33.6` (pre-release suffixes ignored); undefined when it is not a version. */
-export function parseSemVer(text: string): SemVer | undefined {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(text);
-  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
-}
-
-/** Negative, zero or positive as `a` is older than, equal to, or newer than `b`. */
-export function compareSemVer(a: SemVer, b: SemVer): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-}
-
-/** The tag of an image reference (`ghcr.io/siderolabs/installer:v1.10.9` → `v1.10.9`), ignoring a registry port. */
-export function imageTag(image: string): string | undefined {
-  const name = image.split('@')[0]!;
-  const lastSlash = name.lastIndexOf('/');
-  const colon = name.indexOf(':', lastSlash + 1);
-  return colon >= 0 ? name.slice(colon + 1) : undefined;
-}
+export { compareSemVer, imageTag, parseSemVer, type SemVer } from '../releases/versions';
 
 /** Kubernetes minors each Talos minor runs (talos-ops.md §2 support matrix); used by the installer pre-flight. */
 const KUBERNETES_RANGES: Record<string, [number, number]> = {

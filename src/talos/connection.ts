@@ -5,6 +5,7 @@ import { decodeData, METHODS, messageCodec, type MethodInfo } from './codec';
 import { fromStatus, TalosApiError, toTalosError, type ErrorSite } from './errors';
 import { PullQueue } from './pull-queue';
 import type { NodeResult } from './replies';
+import { hostOf, withPort } from '../address';
 
 /** The Talos API port (apid, and the maintenance service). */
 export const TALOS_API_PORT = 50000;
@@ -65,16 +66,9 @@ interface Endpoint {
   client: grpc.Client;
 }
 
-/** `host` → `host:50000`; keeps an explicit port and bracketed IPv6 literals. */
+/** `host` → `host:50000`; keeps an explicit port, brackets IPv6 literals, drops a `scheme://`. */
 export function endpointAddress(endpoint: string): string {
-  const trimmed = endpoint.replace(/^[a-z]+:\/\//i, '');
-  if (/^\[.*\]:\d+$/.test(trimmed) || /^[^:]+:\d+$/.test(trimmed)) return trimmed;
-  if (trimmed.includes(':') && !trimmed.startsWith('[')) return `[${trimmed}]:${TALOS_API_PORT}`;
-  return `${trimmed}:${TALOS_API_PORT}`;
-}
-
-function hostOf(address: string): string {
-  return address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return withPort(endpoint.replace(/^[a-z]+:\/\//i, ''), TALOS_API_PORT);
 }
 
 /** A call in flight, which the caller's signal or {@link Connection.close} can stop; remembers which did. */

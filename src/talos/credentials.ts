@@ -5,6 +5,7 @@ import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, typ
 import { toNodePem } from '../config/pem';
 import type { ClientIdentity } from '../config/talosconfig';
 import { TLS_VERIFICATION_FAILED } from './errors';
+import { hostOf } from '../address';
 
 /** base64(SHA-256(SubjectPublicKeyInfo DER)) of a certificate: the fingerprint Talos prints on the console. */
 export function spkiFingerprint(cert: string | Buffer): string {
@@ -63,7 +64,7 @@ export class TalosChannelCredentials extends grpc.ChannelCredentials {
     _options: grpc.ChannelOptions,
     callCredentials?: grpc.CallCredentials,
   ): ReturnType<grpc.ChannelCredentials['_createSecureConnector']> {
-    const host = target.path.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const host = hostOf(target.path);
     const verification = this.verification;
     const options: ConnectionOptions = {
       ALPNProtocols: ['h2'],

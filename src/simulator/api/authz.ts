@@ -1,3 +1,5 @@
+import { parseSemVer } from '../../releases/versions';
+
 /**
  * Upstream's authorization rule table (machined's rules, Talos 1.9/1.10): which roles may call which method.
  * A method missing from the table is admin-only. Roles come from the client certificate's Subject O values.
@@ -55,9 +57,9 @@ const RULES_BEFORE_ETCD_READ_OPENING: Record<string, string[]> = {
 };
 
 function opensEtcdReads(version: string): boolean {
-  const m = version.match(/^v?(\d+)\.(\d+)\.(\d+)/);
-  if (!m) return true;
-  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const v = parseSemVer(version);
+  if (!v) return true;
+  const { major, minor, patch } = v;
   if (major !== 1) return major > 1;
   if (minor === 9) return patch >= 6;
   if (minor === 10) return patch >= 1;

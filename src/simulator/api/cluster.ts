@@ -4,6 +4,7 @@ import { DEFAULT_CLUSTER_CHECKS, type ClusterUnderCheck } from '../health';
 import type { SimClock } from '../timing';
 import type { Impl, FleetView } from './types';
 import type { SimulatedNode } from '../node';
+import { delay } from '../../time';
 
 /** The nodes to check: the ones the caller listed, or the receiving node's cluster as discovery sees it. */
 function clusterToCheck(node: SimulatedNode, fleet: FleetView, info: { controlPlaneNodes: string[]; workerNodes: string[] }): ClusterUnderCheck {
@@ -16,17 +17,6 @@ function clusterToCheck(node: SimulatedNode, fleet: FleetView, info: { controlPl
   return { controlPlanes: members.filter((n) => n.role === 'controlplane'), workers: members.filter((n) => n.role === 'worker'), unknown: [] };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** ClusterService.HealthCheck: upstream's named checks, run in order on the receiving node, progress streamed. */
 export function clusterHandlers(clock: SimClock): Record<string, Impl> {
@@ -51,7 +41,7 @@ export function clusterHandlers(clock: SimClock): Record<string, Impl> {
             if (reason !== last) await send({ message: `waiting for ${check.name}: ${reason}` });
             last = reason;
             if (Date.now() >= checkDeadline) throw new GrpcError(Code.DEADLINE_EXCEEDED, `${check.name}: ${reason}: context deadline exceeded`);
-            await sleep(Math.max(20, Math.min(clock.real(check.intervalMs), checkDeadline - Date.now())), ctx.signal);
+            await delay(Math.max(20, Math.min(clock.real(check.intervalMs), checkDeadline - Date.now())), ctx.signal);
           }
         }
       },

@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSy
 import { dirname } from 'node:path';
 import { describeExit, runGuarded, spawnGuarded } from '../../tools/children';
 import { EtcdClient } from './client';
+import { delay } from '../../time';
 
 /** Where and how one simulated control plane runs its etcd member. */
 export interface EtcdProcessOptions {
@@ -158,7 +159,7 @@ export class EtcdProcess {
             await this.kill();
             throw new EtcdStartError(`etcd member ${o.name} did not start within ${readyTimeoutMs} ms; see ${o.logFile}`);
           }
-          await new Promise((r) => setTimeout(r, 100));
+          await delay(100);
         }
       }
     } finally {

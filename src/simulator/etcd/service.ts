@@ -3,6 +3,7 @@ import type { SimClock } from '../timing';
 import type { ServiceTable } from '../services';
 import { EtcdClient, type EtcdMemberInfo } from './client';
 import { EtcdProcess, type EtcdProcessOptions } from './process';
+import { delay } from '../../time';
 
 /** Finds the client URLs of running etcd members of the same cluster on other control planes. */
 export type JoinTargets = () => string[];
@@ -130,7 +131,7 @@ export class EtcdService {
       } catch (err) {
         if (/not a learner/i.test((err as Error).message)) return;
         if (attempt > 600) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        await delay(100);
       }
     }
   }
@@ -265,7 +266,7 @@ export class EtcdService {
           // Removing itself stops the member, which may cut off the reply: the removal has happened.
           if (/server stopped|member not found/.test((err as Error).message)) break;
           if (!/unhealthy cluster/.test((err as Error).message) || Date.now() > deadline) throw err;
-          await new Promise((r) => setTimeout(r, 500));
+          await delay(500);
         }
       }
     } finally {
