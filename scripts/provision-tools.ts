@@ -14,7 +14,7 @@ const { values } = parseArgs({
 const ids = (v: string[] | undefined): string[] => (v ?? []).flatMap((w) => w.split(',')).filter(Boolean);
 const choice = { with: ids(values.with), only: ids(values.only) };
 
-try {
+async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write('usage: npm run tools [-- --with ID] [-- --only ID] [-- --list]\n');
   } else if (values.list) {
@@ -25,10 +25,12 @@ try {
       process.stdout.write(`${tool.id.padEnd(12)} ${binary.padEnd(24)} ${(found ? version : '-').padEnd(24)} ${where}\n`);
     }
   } else {
-    provisionTools(choice);
+    await provisionTools(choice);
   }
-} catch (e) {
+}
+
+main().catch((e: unknown) => {
   if (!(e instanceof FleetError)) throw e;
   process.stderr.write(`\n${e.message}\n`);
   process.exitCode = 1;
-}
+});

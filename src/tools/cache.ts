@@ -55,13 +55,20 @@ function pidAlive(pid: number): boolean {
 
 const PARTIAL = /^\.(.+)\.partial-(\d+)-/;
 
-/** Removes what interrupted builds of `key` left behind (their process is gone); a running build's is kept. */
-function removeAbandonedPartials(root: string, key: string): void {
+/** Removes what interrupted builds of `key` left behind (their process is gone); returns the pids still building it. */
+function otherBuilds(root: string, key: string): number[] {
+  const running: number[] = [];
   for (const name of readdirSync(root)) {
     const m = PARTIAL.exec(name);
-    if (m && m[1] === key && !pidAlive(Number(m[2]))) rmSync(join(root, name), { recursive: true, force: true });
+    if (!m || m[1] !== key) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid) continue;
+    if (pidAlive(pid)) running.push(pid);
+    else rmSync(join(root, name), { recursive: true, force: true });
   }
+  return running;
 }
+
 
 /** What a build step returns: how it made the entry, for the manifest. */
 export interface BuildResult {
@@ -73,25 +80,35 @@ export interface BuildResult {
 /**
  * Returns the complete cache entry `root/key`, building it first when needed. The build writes into a fresh
  * temporary directory beside the entry, which is renamed into place only after every binary is there and the
- * manifest is written: an interrupted build never looks complete, and two concurrent builds both end well (the
- * second rename loses, and its copy is dropped).
+ * manifest is written: an interrupted build never looks complete. A build of the same entry still running in
+ * another process is waited for; two that start at the same instant both end well (the second rename loses, and its
+ * copy is dropped).
  */
-export function installEntry(
+export async function installEntry(
   root: string,
   key: string,
   wanted: { id: string; version: string; binaries: string[] },
-  build: (staging: string) => BuildResult,
-  now: () => number = Date.now,
-): { dir: string; manifest: Manifest; built: boolean } {
+  build: (staging: string) => Promise<BuildResult>,
+  options: { now?: () => number; onWait?: (pids: number[]) => void; pollMs?: number } = {},
+): Promise<{ dir: string; manifest: Manifest; built: boolean }> {
+  const now = options.now ?? Date.now;
   const dir = join(root, key);
   const existing = readManifest(dir);
   if (existing) return { dir, manifest: existing, built: false };
   mkdirSync(root, { recursive: true });
-  removeAbandonedPartials(root, key);
+  // Another checkout building the same entry (several `npm test` at once): wait for it rather than build twice.
+  let running = otherBuilds(root, key);
+  if (running.length) options.onWait?.(running);
+  while (running.length) {
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 1000));
+    running = otherBuilds(root, key);
+  }
+  const finished = readManifest(dir);
+  if (finished) return { dir, manifest: finished, built: false };
   const staging = mkdtempSync(join(root, `.${key}.partial-${process.pid}-`));
   try {
     const started = now();
-    const result = build(staging);
+    const result = await build(staging);
     const missing = wanted.binaries.filter((b) => !isExecutable(join(staging, 'bin', b)));
     if (missing.length) throw new Error(`the build finished without ${missing.join(', ')} in ${join(staging, 'bin')}`);
     const manifest: Manifest = {

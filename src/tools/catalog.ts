@@ -130,8 +130,39 @@ const kubeBinary = (name: string): BinarySpec => ({
 
 const [kubeMajor, kubeMinor] = KUBERNETES_VERSION.split('.') as [string, string];
 
-/** Every tool, in the order `npm run tools` provisions them (quick ones first). */
+/**
+ * Every tool. `npm run tools` builds two at a time in this order: the longest build first, so that the others run
+ * beside it.
+ */
 export const TOOLS: readonly ToolSpec[] = [
+  {
+    id: 'kubernetes',
+    name: 'kubernetes',
+    title: `Kubernetes ${kubeMajor}.${kubeMinor} control plane (kube-apiserver, kube-controller-manager, kube-scheduler)`,
+    version: KUBERNETES_VERSION,
+    line: `${kubeMajor}.${kubeMinor}`,
+    binaries: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map(kubeBinary),
+    source: {
+      kind: 'go',
+      // go.mod replaces every k8s.io staging module with ./staging/..., which the module zip leaves out; the same
+      // release publishes each of them as k8s.io/NAME v0.MINOR.PATCH.
+      module: { copy: 'k8s.io/kubernetes', version: `v${KUBERNETES_VERSION}`, localReplacesAt: `v0.${KUBERNETES_VERSION.split('.').slice(1).join('.')}` },
+      packages: ['./cmd/kube-apiserver', './cmd/kube-controller-manager', './cmd/kube-scheduler'],
+      // Unstamped, /version says v0.0.0-master+$Format:%H$ and clients that parse it fail.
+      ldflags: ({ commit, buildDate }) => {
+        const pkg = 'k8s.io/component-base/version';
+        return [
+          `-X ${pkg}.gitVersion=v${KUBERNETES_VERSION}`,
+          `-X ${pkg}.gitMajor=${kubeMajor}`,
+          `-X ${pkg}.gitMinor=${kubeMinor}`,
+          `-X ${pkg}.gitTreeState=clean`,
+          `-X ${pkg}.buildDate=${buildDate}`,
+          ...(commit ? [`-X ${pkg}.gitCommit=${commit}`] : []),
+        ];
+      },
+    },
+    takes: '8 min',
+  },
   {
     id: 'temporal',
     name: 'temporal',
@@ -200,34 +231,6 @@ export const TOOLS: readonly ToolSpec[] = [
         ['kustomize/stage/pod/fast/pod-delete.yaml', 'stages/pod-delete.yaml'],
       ],
     },
-  },
-  {
-    id: 'kubernetes',
-    name: 'kubernetes',
-    title: `Kubernetes ${kubeMajor}.${kubeMinor} control plane (kube-apiserver, kube-controller-manager, kube-scheduler)`,
-    version: KUBERNETES_VERSION,
-    line: `${kubeMajor}.${kubeMinor}`,
-    binaries: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map(kubeBinary),
-    source: {
-      kind: 'go',
-      // go.mod replaces every k8s.io staging module with ./staging/..., which the module zip leaves out; the same
-      // release publishes each of them as k8s.io/NAME v0.MINOR.PATCH.
-      module: { copy: 'k8s.io/kubernetes', version: `v${KUBERNETES_VERSION}`, localReplacesAt: `v0.${KUBERNETES_VERSION.split('.').slice(1).join('.')}` },
-      packages: ['./cmd/kube-apiserver', './cmd/kube-controller-manager', './cmd/kube-scheduler'],
-      // Unstamped, /version says v0.0.0-master+$Format:%H$ and clients that parse it fail.
-      ldflags: ({ commit, buildDate }) => {
-        const pkg = 'k8s.io/component-base/version';
-        return [
-          `-X ${pkg}.gitVersion=v${KUBERNETES_VERSION}`,
-          `-X ${pkg}.gitMajor=${kubeMajor}`,
-          `-X ${pkg}.gitMinor=${kubeMinor}`,
-          `-X ${pkg}.gitTreeState=clean`,
-          `-X ${pkg}.buildDate=${buildDate}`,
-          ...(commit ? [`-X ${pkg}.gitCommit=${commit}`] : []),
-        ];
-      },
-    },
-    takes: '8 min',
   },
   {
     id: 'talosctl',

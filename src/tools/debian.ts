@@ -14,16 +14,16 @@ export function describeDebianFetch(source: DebianSource): string {
 }
 
 /** The version apt would fetch of the first package; runs `apt-get update` once when the lists are missing. */
-export function debianCandidate(source: DebianSource, log: CommandLog): string {
-  const candidate = (): string | undefined => {
-    const policy = log.output('apt-cache', ['policy', source.packages[0]!]);
+export async function debianCandidate(source: DebianSource, log: CommandLog): Promise<string> {
+  const candidate = async (): Promise<string | undefined> => {
+    const policy = await log.output('apt-cache', ['policy', source.packages[0]!]);
     const version = /Candidate:\s*(\S+)/.exec(policy)?.[1];
     return version && version !== '(none)' ? version : undefined;
   };
-  const found = candidate();
+  const found = await candidate();
   if (found) return found;
-  log.run('apt-get', ['update', '-q']);
-  const updated = candidate();
+  await log.run('apt-get', ['update', '-q']);
+  const updated = await candidate();
   if (!updated) throw new Error(`apt knows no package ${source.packages[0]} (after apt-get update)`);
   return updated;
 }
@@ -33,20 +33,20 @@ export function debianCandidate(source: DebianSource, log: CommandLog): string {
  * the binaries in their usr/bin move to `staging/bin`. Stale package lists (the mirror no longer has that
  * version) get one `apt-get update`.
  */
-export function fetchFromDebian(source: DebianSource, version: string, staging: string, log: CommandLog): BuildResult {
+export async function fetchFromDebian(source: DebianSource, version: string, staging: string, log: CommandLog): Promise<BuildResult> {
   const debs = join(staging, 'debs');
   mkdirSync(debs);
   const names = source.packages.map((p, i) => (i === 0 ? `${p}=${version}` : p));
   try {
-    log.run('apt-get', [...APT_AS_CALLER, 'download', ...names], { cwd: debs });
+    await log.run('apt-get', [...APT_AS_CALLER, 'download', ...names], { cwd: debs });
   } catch {
-    log.run('apt-get', ['update', '-q']);
-    const now = debianCandidate(source, log);
+    await log.run('apt-get', ['update', '-q']);
+    const now = await debianCandidate(source, log);
     if (now !== version) throw new Error(`apt's package lists were stale: ${source.packages[0]} ${version} is gone, ${now} is offered now; run \`npm run tools\` again`);
-    log.run('apt-get', [...APT_AS_CALLER, 'download', ...names], { cwd: debs });
+    await log.run('apt-get', [...APT_AS_CALLER, 'download', ...names], { cwd: debs });
   }
   const root = join(staging, 'root');
-  for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb'))) log.run('dpkg', ['-x', join(debs, deb), root]);
+  for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb'))) await log.run('dpkg', ['-x', join(debs, deb), root]);
   const bin = join(staging, 'bin');
   mkdirSync(bin);
   for (const file of readdirSync(join(root, 'usr', 'bin'))) renameSync(join(root, 'usr', 'bin', file), join(bin, file));

@@ -27,38 +27,38 @@ interface ModuleInfo {
   Origin?: { Hash?: string };
 }
 
-function download(log: CommandLog, module: string, version: string, env: NodeJS.ProcessEnv, cwd: string): ModuleInfo {
-  return JSON.parse(log.output('go', ['mod', 'download', '-json', `${module}@${version}`], { env, cwd })) as ModuleInfo;
+async function download(log: CommandLog, module: string, version: string, env: NodeJS.ProcessEnv, cwd: string): Promise<ModuleInfo> {
+  return JSON.parse(await log.output('go', ['mod', 'download', '-json', `${module}@${version}`], { env, cwd })) as ModuleInfo;
 }
 
 /** Replaces that point into a directory of the module (left out of its zip) become requires of `version`. */
-function requireInsteadOfLocalReplaces(log: CommandLog, work: string, self: string, version: string, env: NodeJS.ProcessEnv): void {
-  const mod = JSON.parse(log.output('go', ['mod', 'edit', '-json'], { cwd: work, env })) as { Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[] };
+async function requireInsteadOfLocalReplaces(log: CommandLog, work: string, self: string, version: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const mod = JSON.parse(await log.output('go', ['mod', 'edit', '-json'], { cwd: work, env })) as { Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[] };
   const edits = (mod.Replace ?? [])
     .filter((r) => !r.New.Version && /^\.\.?\//.test(r.New.Path))
     .flatMap((r) => (r.Old.Path === self ? [`-dropreplace=${r.Old.Path}`] : [`-dropreplace=${r.Old.Path}`, `-require=${r.Old.Path}@${version}`]));
-  if (edits.length) log.run('go', ['mod', 'edit', ...edits], { cwd: work, env });
+  if (edits.length) await log.run('go', ['mod', 'edit', ...edits], { cwd: work, env });
 }
 
 /** Builds `source` into `staging/bin` (and copies its data files into `staging`), logging into `log`. */
-export function buildWithGo(source: GoSource, staging: string, log: CommandLog, env: NodeJS.ProcessEnv = process.env, now: () => Date = () => new Date()): BuildResult {
+export async function buildWithGo(source: GoSource, staging: string, log: CommandLog, env: NodeJS.ProcessEnv = process.env, now: () => Date = () => new Date()): Promise<BuildResult> {
   const goenv = goEnv(env);
   const work = join(staging, 'src');
   const m = source.module;
   let commit: string | undefined;
   if ('copy' in m) {
-    const info = download(log, m.copy, m.version, goenv, staging);
+    const info = await download(log, m.copy, m.version, goenv, staging);
     commit = info.Origin?.Hash;
     cpSync(info.Dir, work, { recursive: true });
     // The module cache is read-only; the copy must be writable to edit go.mod and to be removed.
-    log.run('chmod', ['-R', 'u+w', work]);
-    if (m.localReplacesAt) requireInsteadOfLocalReplaces(log, work, m.copy, m.localReplacesAt, goenv);
+    await log.run('chmod', ['-R', 'u+w', work]);
+    if (m.localReplacesAt) await requireInsteadOfLocalReplaces(log, work, m.copy, m.localReplacesAt, goenv);
   } else {
     mkdirSync(work);
     // `go get` raises the go line to what the required modules need.
     writeFileSync(join(work, 'go.mod'), 'module talos-fleet.local/build\n\ngo 1.22\n');
-    log.run('go', ['get', ...m.require.map((r) => `${r}@${m.version}`)], { cwd: work, env: goenv });
-    commit = download(log, m.require[0]!, m.version, goenv, work).Origin?.Hash;
+    await log.run('go', ['get', ...m.require.map((r) => `${r}@${m.version}`)], { cwd: work, env: goenv });
+    commit = (await download(log, m.require[0]!, m.version, goenv, work)).Origin?.Hash;
   }
   if (source.packages.length) {
     const bin = join(staging, 'bin');
@@ -66,7 +66,7 @@ export function buildWithGo(source: GoSource, staging: string, log: CommandLog, 
     const buildDate = now().toISOString().replace(/\.\d+Z$/, 'Z');
     const ldflags = ['-s', '-w', ...(source.ldflags?.({ commit, buildDate }) ?? [])].join(' ');
     const tags = source.tags?.length ? ['-tags', source.tags.join(',')] : [];
-    log.run('go', ['build', '-trimpath', ...tags, '-ldflags', ldflags, '-o', `${bin}/`, ...source.packages], { cwd: work, env: goenv });
+    await log.run('go', ['build', '-trimpath', ...tags, '-ldflags', ldflags, '-o', `${bin}/`, ...source.packages], { cwd: work, env: goenv });
     for (const [from, to] of Object.entries(source.rename ?? {})) renameSync(join(bin, from), join(bin, to));
   }
   for (const [from, to] of source.files ?? []) {

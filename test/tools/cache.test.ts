@@ -18,10 +18,10 @@ afterEach(() => {
 const wanted = { id: 'demo', version: '1.0.0', binaries: ['demo'] };
 
 /** A build step that writes the binary, counting its calls. */
-function fakeBuild(): { calls: number; build: (staging: string) => { source: string } } {
+function fakeBuild(): { calls: number; build: (staging: string) => Promise<{ source: string }> } {
   const counter = {
     calls: 0,
-    build: (staging: string) => {
+    build: async (staging: string) => {
       counter.calls++;
       mkdirSync(join(staging, 'bin'));
       writeFileSync(join(staging, 'bin', 'demo'), '#!/bin/sh\necho demo 1.0.0\n');
@@ -39,31 +39,31 @@ describe('the per-machine cache of built tools', () => {
     expect(toolsCacheRoot({})).toMatch(/\/\.cache\/talos-fleet\/tools$/);
   });
 
-  it('builds an entry once, with a manifest, and leaves no temporary directory behind', () => {
+  it('builds an entry once, with a manifest, and leaves no temporary directory behind', async () => {
     const b = fakeBuild();
-    const first = installEntry(root, 'demo-1.0.0', wanted, b.build);
+    const first = await installEntry(root, 'demo-1.0.0', wanted, b.build);
     expect(first.built).toBe(true);
     expect(readManifest(join(root, 'demo-1.0.0'))).toMatchObject({ id: 'demo', version: '1.0.0', source: 'a test build', binaries: ['demo'] });
-    const second = installEntry(root, 'demo-1.0.0', wanted, b.build);
+    const second = await installEntry(root, 'demo-1.0.0', wanted, b.build);
     expect(second.built).toBe(false);
     expect(b.calls).toBe(1);
     expect(readdirSync(root)).toEqual(['demo-1.0.0']);
   });
 
-  it('leaves nothing that looks complete when a build fails, and builds again next time', () => {
-    expect(() =>
-      installEntry(root, 'demo-1.0.0', wanted, (staging) => {
+  it('leaves nothing that looks complete when a build fails, and builds again next time', async () => {
+    await expect(
+      installEntry(root, 'demo-1.0.0', wanted, async (staging) => {
         mkdirSync(join(staging, 'bin'));
         writeFileSync(join(staging, 'bin', 'demo'), 'half a binary');
         throw new Error('go build failed');
       }),
-    ).toThrow('go build failed');
+    ).rejects.toThrow('go build failed');
     expect(readdirSync(root)).toEqual([]);
-    expect(installEntry(root, 'demo-1.0.0', wanted, fakeBuild().build).built).toBe(true);
+    expect((await installEntry(root, 'demo-1.0.0', wanted, fakeBuild().build)).built).toBe(true);
   });
 
-  it('refuses a build that finished without one of its binaries', () => {
-    expect(() => installEntry(root, 'demo-1.0.0', wanted, () => ({ source: 'nothing' }))).toThrow(/finished without demo/);
+  it('refuses a build that finished without one of its binaries', async () => {
+    await expect(installEntry(root, 'demo-1.0.0', wanted, async () => ({ source: 'nothing' }))).rejects.toThrow(/finished without demo/);
     expect(readManifest(join(root, 'demo-1.0.0'))).toBeUndefined();
   });
 
@@ -74,26 +74,35 @@ describe('the per-machine cache of built tools', () => {
     const abandoned = join(root, `.demo-1.0.0.partial-${dead.pid}-abc123`);
     mkdirSync(join(abandoned, 'bin'), { recursive: true });
     writeFileSync(join(abandoned, 'bin', 'demo'), 'half');
-    // One still running elsewhere (our parent process stands for it) is left alone.
-    const running = join(root, `.demo-1.0.0.partial-${process.ppid}-def456`);
-    mkdirSync(running);
     // And an entry directory that something other than installEntry left without a manifest.
     mkdirSync(join(root, 'demo-1.0.0', 'bin'), { recursive: true });
     expect(readManifest(join(root, 'demo-1.0.0'))).toBeUndefined();
 
     const b = fakeBuild();
-    expect(installEntry(root, 'demo-1.0.0', wanted, b.build).built).toBe(true);
+    expect((await installEntry(root, 'demo-1.0.0', wanted, b.build)).built).toBe(true);
     expect(b.calls).toBe(1);
     expect(existsSync(abandoned)).toBe(false);
-    expect(existsSync(running)).toBe(true);
     expect(readManifest(join(root, 'demo-1.0.0'))?.source).toBe('a test build');
   });
 
-  it('keeps the entry of a concurrent build that finished first and drops its own copy', () => {
+  it('waits for a build of the same entry running in another process, and uses its result', async () => {
+    // The other process: a shell that "builds" for a moment, then renames its complete entry into place.
+    const manifest = JSON.stringify({ ...wanted, source: 'the other build', builtAt: '', buildSeconds: 1 });
+    const other = spawn('sh', ['-c', 'p="$1/.demo-1.0.0.partial-$$-xyz"; mkdir -p "$p/bin"; sleep 1; printf "%s" "$2" > "$p/tool.json"; mv "$p" "$1/demo-1.0.0"', 'sh', root, manifest]);
+    const waitedFor: number[][] = [];
+    const b = fakeBuild();
+    while (!readdirSync(root).some((n) => n.includes('partial'))) await new Promise((r) => setTimeout(r, 20)); // until it has begun
+    const result = await installEntry(root, 'demo-1.0.0', wanted, b.build, { onWait: (pids) => waitedFor.push(pids), pollMs: 50 });
+    expect(waitedFor).toEqual([[other.pid]]);
+    expect(b.calls).toBe(0);
+    expect(result).toMatchObject({ built: false, manifest: { source: 'the other build' } });
+  });
+
+  it('keeps the entry of a concurrent build that finished first and drops its own copy', async () => {
     const other = fakeBuild();
-    const result = installEntry(root, 'demo-1.0.0', wanted, (staging) => {
+    const result = await installEntry(root, 'demo-1.0.0', wanted, async (staging) => {
       // Another checkout's `npm run tools` completes the same entry while this build runs.
-      installEntry(root, 'demo-1.0.0', wanted, other.build);
+      await installEntry(root, 'demo-1.0.0', wanted, other.build);
       return fakeBuild().build(staging);
     });
     expect(result.built).toBe(false);
@@ -112,12 +121,12 @@ describe('the per-machine cache of built tools', () => {
 });
 
 describe('provisioning', () => {
-  it('reports a failed build in one message: the tool, what was tried, the log, and how to provide it yourself', () => {
+  it('reports a failed build in one message: the tool, what was tried, the log, and how to provide it yourself', async () => {
     const env = { PATH: '', TALOS_FLEET_TOOLS_CACHE: join(root, 'cache') };
     let error: unknown;
     const lines: string[] = [];
     try {
-      provisionTools({ env, toolsDir: join(root, 'tools'), only: ['versitygw'], write: (t) => void lines.push(t) });
+      await provisionTools({ env, toolsDir: join(root, 'tools'), only: ['versitygw'], write: (t) => void lines.push(t) });
     } catch (e) {
       error = e;
     }
@@ -128,7 +137,8 @@ describe('provisioning', () => {
     expect(message).toContain(`log: ${join(root, 'cache', 'logs', 'versitygw-1.8.0.log')}`);
     expect(message).toContain('error: go is not installed (not found on PATH)');
     expect(message).toContain('to use your own instead: set VERSITYGW_BIN, or put versitygw 1.8.x on PATH');
-    expect(lines.join('')).toBe('versitygw 1.8.0: building with Go (about 1.5 min on 2 cores)... FAILED\n');
+    const log = join(root, 'cache', 'logs', 'versitygw-1.8.0.log');
+    expect(lines).toEqual([`building for this machine, 2 at a time, into ${join(root, 'cache')} (logs in ${join(root, 'cache', 'logs')}): versitygw 1.8.0 (about 1.5 min)\n`, `versitygw 1.8.0: FAILED (${log})\n`]);
     expect(existsSync(join(root, 'tools', 'versitygw'))).toBe(false);
   });
 });
