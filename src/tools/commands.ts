@@ -25,8 +25,14 @@ export class CommandLog {
         const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', capture ? 'pipe' : fd, fd] });
         const out: Buffer[] = [];
         child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-        child.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT' ? `${cmd} is not installed (not found on PATH)` : `${cmd} could not run: ${e.message}`)));
+        let failedToStart = false;
+        child.once('error', (e: NodeJS.ErrnoException) => {
+          failedToStart = true;
+          reject(new Error(e.code === 'ENOENT' ? `${cmd} is not installed (not found on PATH)` : `${cmd} could not run: ${e.message}`));
+        });
+        // 'close' follows 'error' too; the error has said it all.
         child.once('close', (code, signal) => {
+          if (failedToStart) return;
           if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
           else reject(new Error(`\`${cmd} ${args.join(' ')}\` failed (${signal ?? `exit ${code}`}); last lines of ${this.path}:\n${this.tail()}`));
         });

@@ -19,7 +19,7 @@ export interface ProvisionOptions {
   with?: string[];
   /** Only these tools (ids), when given. */
   only?: string[];
-  /** Receives the progress, one line per tool, in pieces (a line ends with "\n"). */
+  /** Receives the progress: whole lines, one per tool and one naming what is about to be built. */
   write?: (text: string) => void;
 }
 
@@ -80,7 +80,7 @@ function removeLegacyEntries(toolsDir: string): void {
   }
 }
 
-/** How many builds run at once: one Go build keeps 2 cores only ~55-75% busy (downloads, linking are serial). */
+/** How many builds run at once: one Go build keeps 2 cores only half to three quarters busy (downloads, linking are serial). */
 const PARALLEL_BUILDS = 2;
 
 /** Runs `work` over `items` with at most `n` at a time, taking them in order. */
