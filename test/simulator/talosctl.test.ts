@@ -6,21 +6,21 @@ import { promisify } from 'node:util';
 import { generateMachineConfigs } from '../../src/config/generate';
 import { renderNodeConfig } from '../../src/config/node';
 import { writeTalosconfig } from '../../src/talos/talosconfig';
-import { requireTool } from '../../src/tools/binaries';
+import { locateTool, requireTool } from '../../src/tools/binaries';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 
 /**
  * Wire compatibility with the real talosctl. talosctl is not provisioned by the project (building it from the Go
  * module proxy takes minutes), so this suite runs when TALOSCTL names a binary: see docs/talosctl-compat.md.
  */
-const TALOSCTL = process.env.TALOSCTL;
+const TALOSCTL = process.env.TALOSCTL ?? locateTool('talosctl');
 const available = !!TALOSCTL && existsSync(TALOSCTL);
 const suite = available ? describe : describe.skip;
 if (!available) {
   // Visible in every test run, so nobody mistakes a skipped upstream check for a passed one.
   process.stderr.write(
     `SKIPPED: the real-talosctl compatibility suite (${TALOSCTL ? `TALOSCTL=${TALOSCTL} does not exist` : 'TALOSCTL is not set'}); ` +
-      'build one with scripts/build-talosctl.sh and run TALOSCTL=.tools/talosctl/talosctl npx jest test/simulator/talosctl.test.ts. ' +
+      'build one with `npm run tools -- --with talosctl` and run npx jest test/simulator/talosctl.test.ts. ' +
       'The golden files from a real talosctl are still compared on every run (test/config/golden.test.ts).\n',
   );
 }
