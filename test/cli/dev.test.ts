@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
 import { waitUntil } from '../support/fleet';
+import { secretsInHistories } from '../support/secrets-scan';
 import { freePort } from '../support/temporal';
 
 jest.setTimeout(300_000);
@@ -74,6 +76,14 @@ describe('npm start (talos-fleet dev)', () => {
       expect(parsed.health.healthy).toBe(true);
       const runs = JSON.parse((await cli(['runs', '--dev-dir', devDir, '--json'])).stdout) as { operation: string; status: string }[];
       expect(runs.map((r) => `${r.operation}:${r.status}`)).toContain('install:completed');
+
+      // Started from the CLI, the run's history holds no key material either.
+      const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+      try {
+        expect(await secretsInHistories(new Client({ connection, namespace: 'default' }), [])).toEqual([]);
+      } finally {
+        await connection.close();
+      }
     } finally {
       process.kill(-dev.pid!, 'SIGINT');
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);

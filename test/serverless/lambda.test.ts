@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
-import type { DevServer } from '../../src/runtime/dev-server';
 import { startMutatingRun } from '../../src/runtime/runs';
 import { buildIdFor, makeCurrentVersion } from '../../src/runtime/worker';
 import { createLambdaHandler } from '../../src/serverless/lambda';
 import type { InstallClusterInput } from '../../src/shared/install';
 import { startFleet, type TestFleet } from '../support/fleet';
-import { startTestTemporal, testSettings, workflowBundlePath } from '../support/temporal';
+import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
 import { readFileSync } from 'node:fs';
 
 jest.setTimeout(300_000);
@@ -19,7 +18,7 @@ function lambdaContext(budgetMs: number) {
 }
 
 let t: TestFleet;
-let server: DevServer;
+let server: TestTemporal;
 
 beforeAll(async () => {
   t = await startFleet({ nodes: '1cp,1w', state: 'maintenance' });

@@ -1,11 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { SecretsBundle } from '../../src/config/secrets';
 import { TOKEN_PATTERN } from '../../src/config/tokens';
-import { historyText } from './temporal';
 
 /** What must never appear in a workflow history: any PEM block, a kubeconfig's credentials, a Talos/Kubernetes token. */
 const PATTERNS: [string, RegExp][] = [
   ['a PEM block', /-----BEGIN [A-Z0-9 ]+-----/],
+  // base64 of "-----BEGIN": how key material sits inside machine configs, talosconfigs and kubeconfigs.
+  ['a base64-encoded PEM block', /LS0tLS1CRUdJT/],
   ['kubeconfig credentials', /client-(key|certificate)-data/],
   ['a bootstrap-token-shaped string', new RegExp(TOKEN_PATTERN.source.replace(/^\^|\$$/g, ''))],
 ];
@@ -39,4 +40,26 @@ export async function secretsInHistories(client: Client, secrets: string[]): Pro
   }
   if (runs === 0) findings.push('no workflow runs were found to scan');
   return findings;
+}
+
+/**
+ * A run's whole history as searchable text: the events as JSON plus every payload decoded from base64, so a test
+ * can look for what a user would see in the Temporal UI (names, messages) and for what must never be there.
+ */
+export async function historyText(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }): Promise<string> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const json = JSON.stringify(events);
+  const decoded: string[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'data' && typeof v === 'string') decoded.push(Buffer.from(v, 'base64').toString('utf8'));
+        else if (k === 'data' && v instanceof Uint8Array) decoded.push(Buffer.from(v).toString('utf8'));
+        else visit(v);
+      }
+    }
+  };
+  visit(JSON.parse(json));
+  return `${json}\n${decoded.join('\n')}`;
 }

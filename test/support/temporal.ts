@@ -4,7 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../src/runtime/dev-server';
+import { secretsInHistories } from './secrets-scan';
 import { loadWorkflowBundle } from '../../src/runtime/worker';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import { requireTool } from '../../src/tools/binaries';
@@ -21,9 +23,35 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** A Temporal CLI dev server of our own for a test file (the provisioned binary, never a download). */
-export async function startTestTemporal(dir: string, opts: { dbFile?: string; port?: number } = {}): Promise<DevServer> {
-  return startDevServer({ binary: requireTool('temporal'), port: opts.port ?? (await freePort()), logFile: join(dir, 'temporal.log'), ...(opts.dbFile ? { dbFile: opts.dbFile } : {}) });
+/** A test's dev server; stopping it first scans every run's history for key material (see secrets-scan.ts). */
+export interface TestTemporal extends DevServer {
+  /** Scans, then stops; `scan: false` only for a deliberate stop in the middle of a test (a restart). */
+  stop(opts?: { scan?: boolean }): Promise<void>;
+}
+
+/**
+ * A Temporal CLI dev server of our own for a test file (the provisioned binary, never a download). Its `stop()`
+ * fails the test file if any workflow history on it holds a PEM block, a token or a kubeconfig's credentials, so
+ * every run of the suite is scanned, whichever test started it.
+ */
+export async function startTestTemporal(dir: string, opts: { dbFile?: string; port?: number } = {}): Promise<TestTemporal> {
+  const server = await startDevServer({ binary: requireTool('temporal'), port: opts.port ?? (await freePort()), logFile: join(dir, 'temporal.log'), ...(opts.dbFile ? { dbFile: opts.dbFile } : {}) });
+  return {
+    ...server,
+    async stop(stopOpts: { scan?: boolean } = {}) {
+      let findings: string[] = [];
+      if (stopOpts.scan !== false) {
+        const connection = await Connection.connect({ address: server.address });
+        try {
+          findings = (await secretsInHistories(new Client({ connection, namespace: server.namespace }), [])).filter((f) => f !== 'no workflow runs were found to scan');
+        } finally {
+          await connection.close();
+        }
+      }
+      await server.stop();
+      if (findings.length) throw new Error(`workflow histories hold secrets:\n${findings.join('\n')}`);
+    },
+  };
 }
 
 /** Runtime settings for a test: the test's server, a task queue of its own, its inventory. */
@@ -56,26 +84,4 @@ export async function workflowBundlePath(): Promise<string> {
   writeFileSync(temp, code);
   renameSync(temp, path);
   return path;
-}
-
-/**
- * A run's whole history as searchable text: the events as JSON plus every payload decoded from base64, so a test
- * can look for what a user would see in the Temporal UI (names, messages) and for what must never be there.
- */
-export async function historyText(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }): Promise<string> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const json = JSON.stringify(events);
-  const decoded: string[] = [];
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(visit);
-    if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (k === 'data' && typeof v === 'string') decoded.push(Buffer.from(v, 'base64').toString('utf8'));
-        else if (k === 'data' && v instanceof Uint8Array) decoded.push(Buffer.from(v).toString('utf8'));
-        else visit(v);
-      }
-    }
-  };
-  visit(JSON.parse(json));
-  return `${json}\n${decoded.join('\n')}`;
 }

@@ -3,20 +3,19 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
-import type { DevServer } from '../../src/runtime/dev-server';
 import { abortRun, decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
 import type { InstallClusterInput, InstallTimings } from '../../src/shared/install';
 import type { RunNotification } from '../../src/shared/notifications';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
-import { startTestTemporal, testSettings, workflowBundlePath } from '../support/temporal';
+import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
 
 jest.setTimeout(240_000);
 
 const TIMING: Partial<InstallTimings> = { pollIntervalMs: 200, checkWindowMs: 2_000, heartbeatTimeoutMs: 5_000, nodeInstallTimeoutMs: 60_000, etcdJoinTimeoutMs: 60_000, healthTimeoutMs: 90_000 };
 
 let t: TestFleet;
-let server: DevServer;
+let server: TestTemporal;
 let worker: FleetWorker;
 let connection: Connection;
 let client: Client;

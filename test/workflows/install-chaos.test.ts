@@ -2,13 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
-import type { DevServer } from '../../src/runtime/dev-server';
 import { startMutatingRun } from '../../src/runtime/runs';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import { startFleetWorker } from '../../src/runtime/worker';
 import type { InstallClusterInput, InstallTimings } from '../../src/shared/install';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
-import { freePort, startTestTemporal, testSettings, workflowBundlePath } from '../support/temporal';
+import { freePort, startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
 
 jest.setTimeout(300_000);
 
@@ -75,7 +74,7 @@ function expectExactlyOnce(t: TestFleet): void {
 describe('an install survives its infrastructure failing', () => {
   it('completes with exactly-once effects when its worker process is SIGKILLed at several points and restarted', async () => {
     const t = await startFleet({ nodes: '3cp,2w', state: 'maintenance' });
-    let server: DevServer | undefined;
+    let server: TestTemporal | undefined;
     let worker: ChildProcess | undefined;
     const log: string[] = [];
     try {
@@ -132,7 +131,7 @@ describe('an install survives its infrastructure failing', () => {
     const t = await startFleet({ nodes: '1cp,1w', state: 'maintenance' });
     const port = await freePort();
     const dbFile = join(t.dir, 'temporal.db');
-    let server: DevServer | undefined = await startTestTemporal(t.dir, { dbFile, port });
+    let server: TestTemporal | undefined = await startTestTemporal(t.dir, { dbFile, port });
     const inventory = await ungated(join(t.dir, 'inventory'), t);
     const settings = testSettings(server, inventory.path);
     const worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, log: () => undefined });
@@ -143,7 +142,7 @@ describe('an install survives its infrastructure failing', () => {
       const run = await startMutatingRun(client, settings, { operation: 'install', cluster: 'chaos', requester: 'ci', args: [input], summary: 'install chaos' });
       await waitUntil('the first config to be applied', () => records(t, 'ApplyConfiguration').length >= 1, 120_000);
       await connection.close();
-      await server.stop();
+      await server.stop({ scan: false });
       server = await startTestTemporal(t.dir, { dbFile, port });
       connection = await Connection.connect({ address: server.address });
       client = new Client({ connection, namespace: server.namespace });

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { parseSecretsBundle } from '../../src/config/secrets';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
-import type { DevServer } from '../../src/runtime/dev-server';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
 import type { InstallClusterInput, InstallTimings } from '../../src/shared/install';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
-import { secretsInHistories, secretValues } from '../support/secrets-scan';
-import { historyText, startTestTemporal, testSettings, workflowBundlePath } from '../support/temporal';
+import { historyText, secretsInHistories, secretValues } from '../support/secrets-scan';
+import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
 
 /** Waits short enough for a test at time scale 0.01, long enough for two busy cores. */
 const TIMING: Partial<InstallTimings> = {
@@ -23,7 +22,7 @@ const TIMING: Partial<InstallTimings> = {
 };
 
 let t: TestFleet;
-let server: DevServer;
+let server: TestTemporal;
 let settings: RuntimeSettings;
 let worker: FleetWorker;
 let connection: Connection;
