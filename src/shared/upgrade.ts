@@ -1,0 +1,44 @@
+/** Inputs and results of the upgrade workflows (one interface each, so they can grow without breaking histories). */
+
+/** Every wait of a rolling upgrade, in ms; all are inputs so tests pass short ones. */
+export interface UpgradeTimings {
+  pollIntervalMs: number;
+  checkWindowMs: number;
+  heartbeatTimeoutMs: number;
+  activityTimeoutMs: number;
+  /** From the upgrade call to the node answering on the target version. */
+  nodeUpgradeTimeoutMs: number;
+  /** For a drain (1.13+ client-side) to evict every pod. */
+  drainTimeoutMs: number;
+  /** For the cluster health check after each node. */
+  healthTimeoutMs: number;
+  /** Pause after each node is healthy before the next one starts (the inventory's `soak` when absent). */
+  soakMs?: number;
+}
+
+export const DEFAULT_UPGRADE_TIMINGS: UpgradeTimings = {
+  pollIntervalMs: 5_000,
+  checkWindowMs: 30_000,
+  heartbeatTimeoutMs: 20_000,
+  activityTimeoutMs: 2 * 60_000,
+  nodeUpgradeTimeoutMs: 30 * 60_000,
+  drainTimeoutMs: 5 * 60_000,
+  healthTimeoutMs: 20 * 60_000,
+};
+
+/** `upgrade CLUSTER --to vX.Y.Z`: a rolling Talos upgrade. */
+export interface UpgradeClusterInput {
+  cluster: string;
+  requester: string;
+  /** Target Talos version; the inventory's `talosVersion` when absent. */
+  toVersion?: string;
+  timing?: Partial<UpgradeTimings>;
+}
+
+/** `upgrade-k8s CLUSTER --to X.Y.Z`: a Kubernetes upgrade, one minor at a time. */
+export interface UpgradeKubernetesInput {
+  cluster: string;
+  requester: string;
+  toVersion: string;
+  timing?: Partial<UpgradeTimings>;
+}
