@@ -5,7 +5,7 @@ import { generateMachineConfigs } from '../config/generate';
 import { decodePair, machineCertificateAuthority } from '../config/machineconfig';
 import { renderNodeConfig } from '../config/node';
 import { FleetError } from '../errors';
-import { requireTool } from '../tools/binaries';
+import { requireKubernetes, requireKwok, requireTool } from '../tools/binaries';
 import { TalosClient } from '../talos/client';
 import { spkiFingerprint } from '../talos/credentials';
 import { allValues } from '../talos/replies';
@@ -17,6 +17,8 @@ import type { SimManifest } from './control';
 import { parseFault, type NodeFaults } from './faults';
 import { GrpcServer } from './grpc/server';
 import { FleetDirLock } from './lock';
+import { SimulatedKubernetes } from './kubernetes/hooks';
+import type { KubernetesTools } from './kubernetes/cluster';
 import { SimulatedNode, type NodeEnvironment, type NodeRole, type MachineStage } from './node';
 import { DEFAULT_TIMINGS, SimClock, type Timings } from './timing';
 import { hostOf } from '../address';
@@ -41,6 +43,14 @@ export interface SimulatedFleetOptions {
   timings?: Partial<Timings>;
   /** etcd and etcdctl binaries; found with {@link requireTool} by default. */
   tools?: { etcd: string; etcdctl: string };
+  /**
+   * `real`: each control plane runs a real kube-apiserver, controller manager and scheduler, and kwok simulates the
+   * kubelets (about 0.5 GiB per control plane); `none` (the default here; `sim up` defaults to real): the lightweight
+   * in-process model of node readiness and cordons, for fleets of many clusters and tests that need no Kubernetes.
+   */
+  kubernetes?: 'real' | 'none';
+  /** The Kubernetes binaries and kwok; found with requireKubernetes and requireKwok by default. */
+  kubernetesTools?: KubernetesTools;
 }
 
 /** What `sim status` reports per node. */
@@ -65,6 +75,13 @@ export interface NodeStatus {
 }
 
 export const DEFAULT_TALOS_VERSION = 'v1.10.9';
+
+/** kube-apiserver, kube-controller-manager, kube-scheduler and kwok as provisioned (or the user's own). */
+function kubernetesToolsFound(): KubernetesTools {
+  const k8s = requireKubernetes();
+  const kwok = requireKwok();
+  return { kubeApiserver: k8s.kubeApiserver, kubeControllerManager: k8s.kubeControllerManager, kubeScheduler: k8s.kubeScheduler, kwok: kwok.kwok, kwokStages: kwok.stages };
+}
 
 /** `3cp,2w` → node specs named cp-1..3 and w-1..2 on consecutive addresses from `baseAddress`. */
 export function parseNodeCounts(spec: string, baseAddress = '127.0.0.11', port?: number): FleetNodeSpec[] {
@@ -122,6 +139,8 @@ export class SimulatedFleet implements FleetView {
   private readonly upgradeLocks = new Map<string, string>();
   private readonly proxies = new Map<SimulatedNode, ApidProxy>();
   private readonly lock: FleetDirLock;
+  /** The real Kubernetes of the fleet's clusters, when `kubernetes: 'real'`. */
+  readonly kubernetes?: SimulatedKubernetes;
 
   /**
    * Reads the nodes' disks under `options.dir`, after taking the directory's lock: one fleet per directory, so a
@@ -130,6 +149,8 @@ export class SimulatedFleet implements FleetView {
   constructor(readonly options: SimulatedFleetOptions) {
     this.clock = new SimClock(options.timeScale ?? 1, { ...DEFAULT_TIMINGS, ...options.timings });
     const tools = options.tools ?? { etcd: requireTool('etcd'), etcdctl: requireTool('etcdctl') };
+    // Found before anything starts: a missing binary is one message saying how to provide it.
+    const kubernetesTools = options.kubernetes === 'real' ? (options.kubernetesTools ?? kubernetesToolsFound()) : undefined;
     const seen = new Set<string>();
     for (const spec of options.nodes) {
       for (const key of [spec.name, spec.address]) {
@@ -138,6 +159,7 @@ export class SimulatedFleet implements FleetView {
       }
     }
     this.lock = FleetDirLock.acquire(options.dir);
+    if (kubernetesTools) this.kubernetes = new SimulatedKubernetes(options.dir, kubernetesTools, this.clock, () => this.nodes());
     try {
       for (const spec of options.nodes) this.addNode(spec, tools);
     } catch (err) {
@@ -163,6 +185,7 @@ export class SimulatedFleet implements FleetView {
       unlockUpgrade: (cluster, holder) => {
         if (this.upgradeLocks.get(cluster) === holder) this.upgradeLocks.delete(cluster);
       },
+      ...(this.kubernetes ? { kubernetes: this.kubernetes } : {}),
     };
     const dir = join(this.options.dir, 'nodes', spec.name);
     const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: this.options.version ?? DEFAULT_TALOS_VERSION, dir }, env);
@@ -360,6 +383,7 @@ export class SimulatedFleet implements FleetView {
     try {
       for (const p of this.proxies.values()) p.close();
       await Promise.all(this.nodes().map((n) => n.powerOff(true)));
+      await this.kubernetes?.stop();
     } finally {
       this.lock.release();
     }

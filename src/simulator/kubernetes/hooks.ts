@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { MachineConfig } from '../../config/machineconfig';
+import type { SimulatedNode } from '../node';
+import type { SimClock } from '../timing';
+import { kubernetesTimings } from './args';
+import { KubernetesCluster, type KubernetesTools } from './cluster';
+import { kubernetesSpec } from './spec';
+
+/** What a simulated node tells its Kubernetes side; absent when the fleet runs without a real Kubernetes. */
+export interface KubernetesHooks {
+  /** The kubelet service runs (end of the boot sequence). */
+  kubeletStarted(node: SimulatedNode): void;
+  /** The kubelet stops with everything it runs: cleanly (reboot, upgrade) or at once (power loss). */
+  kubeletStopped(node: SimulatedNode, clean: boolean): Promise<void>;
+  /** A config was applied without a reboot; `previous` is the one it replaced. */
+  configApplied(node: SimulatedNode, previous: MachineConfig): void;
+  /** Cordon and drain through the API, as a Talos node does at the start of a legacy upgrade or a graceful reset. */
+  drain(node: SimulatedNode, signal: AbortSignal): Promise<void>;
+  /** Why the node's Kubernetes side cannot come up, if it cannot. */
+  failure(node: SimulatedNode): string | undefined;
+}
+
+/**
+ * The real Kubernetes of a simulated fleet: one {@link KubernetesCluster} per Talos cluster (by cluster id), created
+ * when its first node's kubelet starts. Implements the hooks the nodes call.
+ */
+export class SimulatedKubernetes implements KubernetesHooks {
+  private readonly clusters = new Map<string, KubernetesCluster>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly tools: KubernetesTools,
+    private readonly clock: SimClock,
+    private readonly members: () => SimulatedNode[],
+  ) {}
+
+  /** The cluster a node belongs to (by the cluster id of its config), created on first use. */
+  clusterOf(node: SimulatedNode): KubernetesCluster | undefined {
+    const id = node.clusterId;
+    if (!id) return undefined;
+    let cluster = this.clusters.get(id);
+    if (!cluster) {
+      const name = `${node.config?.parsed.cluster.clusterName ?? 'cluster'}-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`;
+      cluster = new KubernetesCluster(id, join(this.dir, 'kubernetes', name), this.tools, kubernetesTimings(this.clock.timeScale), this.clock, () => this.members().filter((n) => n.clusterId === id));
+      this.clusters.set(id, cluster);
+    }
+    return cluster;
+  }
+
+  kubeletStarted(node: SimulatedNode): void {
+    this.clusterOf(node)?.kubeletStarted(node);
+  }
+
+  async kubeletStopped(node: SimulatedNode, clean: boolean): Promise<void> {
+    // Every cluster that knows the node: a reset may have taken its config (and cluster id) away meanwhile.
+    await Promise.all([...this.clusters.values()].map((c) => c.kubeletStopped(node, clean)));
+  }
+
+  configApplied(node: SimulatedNode, previous: MachineConfig): void {
+    void this.clusterOf(node)?.configApplied(node, kubernetesSpec(previous));
+  }
+
+  drain(node: SimulatedNode, signal: AbortSignal): Promise<void> {
+    return this.clusterOf(node)?.drain(node, signal) ?? Promise.resolve();
+  }
+
+  failure(node: SimulatedNode): string | undefined {
+    for (const c of this.clusters.values()) {
+      const f = c.failure(node);
+      if (f) return f;
+    }
+    return undefined;
+  }
+
+  /** Stops every cluster's kwok, proxies and watches. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.clusters.values()].map((c) => c.stop()));
+  }
+}
