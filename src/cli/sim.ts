@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors';
@@ -7,6 +7,8 @@ import { controlSocketPath, fetchStatus, injectFault, serveControl } from '../si
 import { FAULTS, POWER_CUT_POINTS } from '../simulator/faults';
 import { DEFAULT_TALOS_VERSION, parseNodeCounts, SimulatedFleet, type NodeStatus } from '../simulator/fleet';
 import { loadTalosconfig, writeTalosconfig } from '../talos/talosconfig';
+import { TalosClient } from '../talos/client';
+import { contextIdentity, type Talosconfig } from '../config/talosconfig';
 
 interface UpOptions {
   nodes: string;
@@ -17,6 +19,7 @@ interface UpOptions {
   baseAddress: string;
   port?: string;
   clusterName: string;
+  kubernetes: string;
 }
 
 function positive(name: string, text: string): number {
@@ -66,11 +69,25 @@ function stopOnSignals(onForcedExit: () => void): StopSignals {
   };
 }
 
+/** The admin kubeconfig as the Talos API hands it out (the Kubeconfig RPC of the first control plane), as DIR/kubeconfig. */
+async function writeKubeconfig(dir: string, talosconfig: Talosconfig, fleet: SimulatedFleet): Promise<string> {
+  const first = fleet.nodes().find((n) => n.role === 'controlplane')!;
+  const client = TalosClient.withIdentity(contextIdentity(talosconfig).identity!, { endpoints: [`${first.spec.address}:${first.spec.port}`] });
+  try {
+    const path = join(dir, 'kubeconfig');
+    writeFileSync(path, await client.kubeconfig(), { mode: 0o600 });
+    return path;
+  } finally {
+    client.close();
+  }
+}
+
 /** Runs a fleet in the foreground until SIGINT/SIGTERM. */
 async function up(opts: UpOptions): Promise<void> {
   if (opts.state !== 'maintenance' && opts.state !== 'bootstrapped') {
     throw new FleetError('invalid_option', `--state must be maintenance or bootstrapped, got "${opts.state}"`);
   }
+  if (opts.kubernetes !== 'real' && opts.kubernetes !== 'none') throw new FleetError('invalid_option', `--kubernetes must be real or none, got "${opts.kubernetes}"`);
   if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.10.9, got "${opts.version}"`);
   const dir = resolve(opts.dir);
   const socket = controlSocketPath(dir);
@@ -86,11 +103,12 @@ async function up(opts: UpOptions): Promise<void> {
   });
   try {
     // Takes the directory's lock: a second fleet is refused here, before it touches the running one's files.
-    const fleet = new SimulatedFleet({ dir, nodes, version: opts.version, timeScale });
+    const fleet = new SimulatedFleet({ dir, nodes, version: opts.version, timeScale, kubernetes: opts.kubernetes });
     owner = true;
     let control: Server | undefined;
     try {
       const talosconfigPath = join(dir, 'talosconfig');
+      let kubeconfigPath: string | undefined;
       const resuming = fleet.isProvisioned();
       let talosconfig = resuming && existsSync(talosconfigPath) ? loadTalosconfig(talosconfigPath) : undefined;
       if (opts.state === 'bootstrapped' && !resuming) {
@@ -103,12 +121,14 @@ async function up(opts: UpOptions): Promise<void> {
       if (opts.state === 'bootstrapped' && talosconfig) {
         process.stderr.write('every node listens; waiting for etcd and for every node to be ready\n');
         await fleet.bootstrapCluster(talosconfig, { signal: signals.signal });
+        if (fleet.kubernetes) kubeconfigPath = await writeKubeconfig(dir, talosconfig, fleet);
       }
       fleet.writeManifest({ control: socket, ...(talosconfig ? { talosconfig: talosconfigPath } : {}) });
       const lines = fleet.status().map((n) => `  ${n.name.padEnd(6)} ${n.role.padEnd(12)} ${n.address}:${n.port}  ${n.stage}`);
       process.stderr.write(
         `simulated fleet ${resuming ? 'resumed' : 'up'} in ${dir} (time scale ${fleet.clock.timeScale}):\n${lines.join('\n')}\n` +
           (talosconfig ? `talosconfig: ${talosconfigPath}  (export TALOSCONFIG=${talosconfigPath})\n` : 'nodes wait in maintenance mode for a machine configuration\n') +
+          (kubeconfigPath ? `kubeconfig: ${kubeconfigPath}  (export KUBECONFIG=${kubeconfigPath})\n` : '') +
           'press Ctrl-C to stop\n',
       );
       await signals.received;
@@ -148,6 +168,7 @@ export function registerSim(program: Command): void {
     .option('--base-address <ip>', 'loopback address of the first node; the others follow', '127.0.0.11')
     .option('--port <port>', 'Talos API port of every node (default 50000)')
     .option('--cluster-name <name>', 'cluster name for --state bootstrapped', 'sim')
+    .option('--kubernetes <mode>', 'real: a real kube-apiserver, controller manager and scheduler per control plane and kwok kubelets (about 0.5 GiB per control plane); none: a lightweight model', 'real')
     .action((opts: UpOptions) => up(opts));
 
   sim

@@ -18,7 +18,7 @@ import { parseFault, type NodeFaults } from './faults';
 import { GrpcServer } from './grpc/server';
 import { FleetDirLock } from './lock';
 import { SimulatedKubernetes } from './kubernetes/hooks';
-import type { KubernetesTools } from './kubernetes/cluster';
+import type { KubernetesCluster, KubernetesTools } from './kubernetes/cluster';
 import { SimulatedNode, type NodeEnvironment, type NodeRole, type MachineStage } from './node';
 import { DEFAULT_TIMINGS, SimClock, type Timings } from './timing';
 import { hostOf } from '../address';
@@ -200,6 +200,11 @@ export class SimulatedFleet implements FleetView {
   find(target: string): SimulatedNode | undefined {
     const host = hostOf(target);
     return this.byName.get(host) ?? this.nodes().find((n) => n.spec.address === host || n.hostname === host);
+  }
+
+  /** The real Kubernetes of a node's cluster (undefined with `kubernetes: 'none'`, or before the node has a config). */
+  kubernetesOf(node: SimulatedNode): KubernetesCluster | undefined {
+    return this.kubernetes?.clusterOf(node);
   }
 
   node(name: string): SimulatedNode {

@@ -29,10 +29,20 @@ export interface TestFleet {
   stop(): Promise<void>;
 }
 
-/** Starts a simulated fleet in a temporary directory; `bootstrapped` installs it and bootstraps etcd first. */
-export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string }): Promise<TestFleet> {
+/**
+ * Starts a simulated fleet in a temporary directory; `bootstrapped` installs it and bootstraps etcd first. Without
+ * `kubernetes: 'real'` it runs no Kubernetes processes (the lightweight model): most tests need none, and each
+ * real control plane costs about half a GiB and a share of the two cores.
+ */
+export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string; kubernetes?: 'real' | 'none' }): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-test-'));
-  const fleet = new SimulatedFleet({ dir, nodes: parseNodeCounts(opts.nodes, baseAddress()), timeScale: TEST_TIME_SCALE, ...(opts.version ? { version: opts.version } : {}) });
+  const fleet = new SimulatedFleet({
+    dir,
+    nodes: parseNodeCounts(opts.nodes, baseAddress()),
+    timeScale: TEST_TIME_SCALE,
+    kubernetes: opts.kubernetes ?? 'none',
+    ...(opts.version ? { version: opts.version } : {}),
+  });
   const clients: TalosClient[] = [];
   let talosconfig: Talosconfig | undefined;
   try {
