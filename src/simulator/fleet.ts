@@ -301,7 +301,8 @@ export class SimulatedFleet implements FleetView {
 
   /**
    * Bootstraps etcd on the first control plane with a real Bootstrap call (as `talosctl bootstrap` would) and
-   * waits for every control plane to join and every node to be ready.
+   * waits for every control plane to join and every node to be ready (with real Kubernetes, also for the static pods,
+   * the bootstrap manifests and the `default` ServiceAccount, so that workloads can be created at once).
    */
   async bootstrapCluster(talosconfig: Talosconfig, opts: StartOptions = {}): Promise<void> {
     const controlPlanes = this.nodes().filter((n) => n.role === 'controlplane');
@@ -321,6 +322,7 @@ export class SimulatedFleet implements FleetView {
     }
     await waitFor('every control plane to join etcd', wait, failed, () => controlPlanes.every((n) => n.etcd?.healthy));
     await waitFor('every node to be ready', wait, failed, () => this.nodes().every((n) => n.ready));
+    if (this.kubernetes) await waitFor('Kubernetes to be ready for workloads', wait, failed, () => this.kubernetes!.settled(first));
   }
 
   /**

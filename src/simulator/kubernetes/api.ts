@@ -149,7 +149,7 @@ export class KubernetesApi {
   /** Deletes an object; a missing one counts as deleted. */
   async delete(path: string, gracePeriodSeconds?: number): Promise<void> {
     try {
-      await this.request('DELETE', path, gracePeriodSeconds === undefined ? {} : { body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds } });
+      await this.request('DELETE', gracePeriodSeconds === undefined ? path : `${path}?gracePeriodSeconds=${gracePeriodSeconds}`);
     } catch (err) {
       if (!(err instanceof KubernetesApiError && err.status === 404)) throw err;
     }
@@ -209,7 +209,7 @@ export class KubernetesApi {
 
 function apiError(method: string, path: string, status: number, text: string): KubernetesApiError {
   let reason = '';
-  let message = text.slice(0, 300);
+  let message = text.slice(0, 300).trim();
   try {
     const s = JSON.parse(text) as { reason?: string; message?: string };
     reason = s.reason ?? '';

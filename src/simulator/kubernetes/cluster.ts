@@ -62,6 +62,7 @@ export class KubernetesCluster {
   private prismUrl?: string;
   private kwok?: ComponentProcess;
   private manifestsPending = false;
+  private serviceAccountsReady = false;
   private dirty = false;
   private running?: Promise<void>;
   private readonly timer: NodeJS.Timeout;
@@ -97,6 +98,16 @@ export class KubernetesCluster {
   /** The static pods of a control plane, if it runs any. */
   staticPods(node: SimulatedNode): ControlPlanePods | undefined {
     return this.pods.get(node);
+  }
+
+  /**
+   * True once the cluster is ready for workloads: every control plane runs its three static pods, the bootstrap
+   * manifests are applied, and the controller manager has created the `default` ServiceAccount (pods are refused
+   * without it).
+   */
+  get settled(): boolean {
+    const controlPlanes = this.members().filter((n) => n.role === 'controlplane');
+    return this.serviceAccountsReady && !this.manifestsPending && controlPlanes.every((n) => this.pods.get(n)?.pods().length === 3);
   }
 
   /** Why a node's Kubernetes side cannot come up (its API server never became ready), if it cannot. */
@@ -207,6 +218,10 @@ export class KubernetesCluster {
     this.startWatches(api);
     await this.ensureKwok().catch((err: unknown) => this.failed(firstControlPlane, 'kubelet', err));
     if (this.manifestsPending) await this.applyManifests(api).catch((err: unknown) => this.failed(firstControlPlane, 'machined', err));
+    if (!this.serviceAccountsReady) {
+      this.serviceAccountsReady = (await api.find('/api/v1/namespaces/default/serviceaccounts/default').catch(() => undefined)) !== undefined;
+      if (!this.serviceAccountsReady) this.dirty = true;
+    }
     for (const node of this.members()) {
       try {
         await this.reconcileNode(api, node);
@@ -320,7 +335,7 @@ export class KubernetesCluster {
     const kubeconfig = join(this.dir, 'kwok.kubeconfig');
     writeFileSync(kubeconfig, kubeconfigText({ clusterName: spec.clusterName, server: this.prismUrl!, caCrt: spec.ca.crt, user: 'talos-fleet-simulator', client: this.client }), { mode: 0o600 });
     const stages = join(this.dir, 'kwok-pod-stages.yaml');
-    writeFileSync(stages, podStages(this.clock.real(CONTAINER_START_MS)));
+    writeFileSync(stages, podStages(this.clock.real(CONTAINER_START_MS), this.clock.timeScale));
     const previous = this.kwok?.exited();
     if (previous) cp.log('kubelet', `kwok exited (${await previous}); starting it again`);
     this.kwok = new ComponentProcess({

@@ -73,6 +73,11 @@ export class SimulatedKubernetes implements KubernetesHooks {
     return undefined;
   }
 
+  /** True when the cluster of `node` is ready for workloads (see {@link KubernetesCluster.settled}). */
+  settled(node: SimulatedNode): boolean {
+    return this.clusterOf(node)?.settled === true;
+  }
+
   /** Stops every cluster's kwok, proxies and watches. */
   async stop(): Promise<void> {
     await Promise.all([...this.clusters.values()].map((c) => c.stop()));

@@ -3,10 +3,10 @@ import { basename } from 'node:path';
 /**
  * kwok's pod stages for the simulated kubelets, written for the fleet's time scale. kwok's own "fast" pod stages
  * (provisioned beside kwok) jump from Pending to Ready at once and delete a terminating pod at once; a kubelet
- * reports ContainerCreating first, and keeps a terminating pod until its grace period has passed, which drains
- * and PodDisruptionBudgets depend on. The node stages (initialize, heartbeat with a lease) are kwok's own.
+ * reports ContainerCreating first, and keeps a terminating pod until its containers stopped, at the end of its grace
+ * period here (a container that ignores SIGTERM), which drains and PodDisruptionBudgets depend on. The node stages (initialize, heartbeat with a lease) are kwok's own.
  */
-export function podStages(containerStartMs: number): string {
+export function podStages(containerStartMs: number, timeScale: number): string {
   const stage = (name: string, selector: string, next: string, delay = '') =>
     `apiVersion: kwok.x-k8s.io/v1alpha1\nkind: Stage\nmetadata:\n  name: ${name}\nspec:\n  resourceRef:\n    apiGroup: v1\n    kind: Pod\n  selector:\n    matchExpressions:\n${selector}${delay}  next:\n${next}`;
   const notDeleting = `    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n`;
@@ -84,12 +84,14 @@ export function podStages(containerStartMs: number): string {
 `,
     `  delay:\n    durationMilliseconds: ${Math.max(0, Math.round(containerStartMs))}\n`,
   );
-  // The deletion timestamp is the time of the delete plus the grace period: kwok waits until then.
+  // The deletion timestamp is the time of the delete plus the grace period. The containers stop when the grace
+  // period is over in simulated time, as every simulated duration follows the time scale: what is left of it, scaled.
+  const untilStopped = `((((.metadata.deletionTimestamp | fromdate) - now) * ${timeScale * 1000} | floor) as $ms | if $ms > 0 then $ms else 0 end | tostring) + "ms"`;
   const deleted = stage(
     'pod-delete',
     `    - key: '.metadata.deletionTimestamp'\n      operator: 'Exists'\n`,
     `    delete: true\n`,
-    `  delay:\n    durationMilliseconds: 0\n    durationFrom:\n      expressionFrom: '.metadata.deletionTimestamp'\n`,
+    `  delay:\n    durationMilliseconds: 0\n    durationFrom:\n      expressionFrom: '${untilStopped}'\n`,
   );
   return [created, running, deleted].join('---\n');
 }
