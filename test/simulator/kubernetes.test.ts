@@ -8,6 +8,7 @@ import { drainNode, type DrainEvent } from '../../src/kubernetes/drain';
 import { nodeReadiness, uncordonNode, waitForNodeReady } from '../../src/kubernetes/nodes';
 import type { TalosClient } from '../../src/talos/client';
 import { allValues, onlyValue } from '../../src/talos/replies';
+import { START_DELAY_ANNOTATION } from '../../src/simulator/kubernetes/stages';
 import { KUBERNETES_VERSION } from '../../src/tools/catalog';
 import { collect, startFleet, waitUntil, whileRetryable, type TestFleet } from '../support/fleet';
 
@@ -29,6 +30,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
 });
+
+/** What a node was doing, for a failure message: stage, failure, etcd, and its last log lines. */
+function diagnose(name: string): string {
+  const node = t.fleet.node(name);
+  const [status] = t.fleet.status().filter((s) => s.name === name);
+  const logs = ['machined', 'etcd', 'kubelet'].flatMap((id) => (node.logs.get(id)?.tail(8) ?? []).map((l) => `  ${id}: ${l}`));
+  return `${name}: ${JSON.stringify({ stage: status?.stage, sequence: status?.sequence, failure: status?.failure, etcd: status?.etcd })}\n${logs.join('\n')}`;
+}
+
+/** Runs a wait; when it fails, the message says what the nodes were doing. */
+async function explained(nodes: string[], wait: () => Promise<void>): Promise<void> {
+  try {
+    await wait();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${nodes.map(diagnose).join('\n')}`);
+  }
+}
 
 const readyCondition = (pod: V1Pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
@@ -101,7 +119,8 @@ describe('a simulated cluster with a real Kubernetes control plane', () => {
       namespace: 'default',
       body: {
         metadata: { name: 'web' },
-        spec: { replicas: 4, selector: { matchLabels: APP }, template: { metadata: { labels: APP }, spec: { terminationGracePeriodSeconds: 120, containers: [{ name: 'web', image: 'nginx:1.27' }] } } },
+        // Containers that take 2 s to start: a replacement cannot be Ready before the drain's next eviction is tried.
+        spec: { replicas: 4, selector: { matchLabels: APP }, template: { metadata: { labels: APP, annotations: { [START_DELAY_ANNOTATION]: '2s' } }, spec: { terminationGracePeriodSeconds: 120, containers: [{ name: 'web', image: 'nginx:1.27' }] } } },
       },
     });
     await waitUntil('the watch to see 4 web pods Ready', () => new Set(watch.events.filter((e) => readyCondition(e.pod)).map((e) => e.pod.metadata!.uid)).size === 4, 30_000);
@@ -128,8 +147,8 @@ describe('a simulated cluster with a real Kubernetes control plane', () => {
     watch.stop();
 
     expect(result.evicted.filter((p) => p.startsWith('default/')).sort()).toEqual(leaving.map((p) => `default/${p.metadata!.name}`).sort());
-    const after = await webPods();
-    expect(after.filter(readyCondition).map((p) => p.spec!.nodeName)).toEqual([other, other, other, other]);
+    // The drain ends when its pods are gone; the last replacement may still be starting.
+    await waitUntil('4 web pods to be Ready on the other worker', async () => (await webPods()).filter((p) => readyCondition(p) && p.spec!.nodeName === other).length === 4, 30_000);
     // Never fewer Ready pods than the budget's minimum, as the API saw them at every change.
     const ready = new Map<string, boolean>(before.map((p) => [p.metadata!.uid!, readyCondition(p)]));
     for (const e of watch.events) {
@@ -137,8 +156,9 @@ describe('a simulated cluster with a real Kubernetes control plane', () => {
       else ready.set(e.pod.metadata!.uid!, readyCondition(e.pod));
       expect([...ready.values()].filter(Boolean).length).toBeGreaterThanOrEqual(3);
     }
-    // With two pods on the node, the second eviction had to wait for the first one's replacement.
+    // With two pods or more on the node, the next eviction had to wait for the first one's replacement.
     if (leaving.length > 1) expect(result.blockedEvictions).toBeGreaterThan(0);
+    expect(progress.filter((e) => e.kind === 'blocked').length).toBe(result.blockedEvictions);
     // Each evicted pod stayed Terminating for its grace period (120 s of simulated time, 1.2 s at this time scale)
     // before its kubelet let it go.
     for (const pod of leaving) {
@@ -180,7 +200,7 @@ describe('a simulated cluster with a real Kubernetes control plane', () => {
     await waitUntil('Talos to uncordon the node it cordoned', async () => (await nodeReadiness(k8s.core, worker)).schedulable, 15_000);
     expect(back.ready).toBe(true);
     // Its pods left through evictions before the reboot and run on the other worker now.
-    expect((await webPods()).filter(readyCondition).map((p) => p.spec!.nodeName)).toEqual([drained, drained, drained, drained]);
+    await waitUntil('4 web pods to be Ready on the other worker', async () => (await webPods()).filter((p) => readyCondition(p) && p.spec!.nodeName === drained).length === 4, 30_000);
     expect((await k8s.core.readNode({ name: worker })).metadata?.annotations?.['talos.dev/cordoned']).toBeUndefined();
   }, 90_000);
 
@@ -191,6 +211,18 @@ describe('a simulated cluster with a real Kubernetes control plane', () => {
     await t.fleet.fault('w-1', 'up');
     await waitForNodeReady(k8s.core, 'w-1', { timeoutMs: 60_000, pollMs: 100 });
   }, 120_000);
+
+  it('restarts the kubelet when ApplyConfiguration NO_REBOOT patches its image, and the Node then reports the new kubelet version', async () => {
+    const w2 = { node: t.addr('w-2') };
+    const patched = applyPatches(await talos.machineConfig(w2), [parsePatch('machine:\n  kubelet:\n    image: ghcr.io/siderolabs/kubelet:v1.33.7\n')]);
+    onlyValue(await talos.applyConfiguration({ data: Buffer.from(patched), mode: 'NO_REBOOT' }, w2));
+    const node = await waitForNodeReady(k8s.core, 'w-2', { timeoutMs: 30_000, pollMs: 100, kubeletVersion: 'v1.33.7' });
+    expect(node.kubeletVersion).toBe('v1.33.7');
+    const kubelet = onlyValue(await talos.serviceList(w2)).services.find((s) => s.id === 'kubelet')!;
+    expect(kubelet.state).toBe('Running');
+    // The service went down and came back, which is what upgrade-k8s waits for.
+    expect(kubelet.events!.events.slice(-3).map((e) => e.state)).toEqual(['Finished', 'Running', 'Running']);
+  });
 
   it('restarts a control plane\'s kube-apiserver with the new image when ApplyConfiguration NO_REBOOT patches it, bumping its config version', async () => {
     const cp2 = { node: t.addr('cp-2') };
@@ -225,7 +257,7 @@ describe('disaster recovery with Kubernetes objects', () => {
 
     allValues(await talos.reset({ graceful: false, reboot: true, systemPartitionsToWipe: [{ label: 'EPHEMERAL', wipe: true }] }, { nodes: cps }));
     const etcdState = async (node: string) => onlyValue(await talos.serviceList({ node })).services.find((s) => s.id === 'etcd')?.state;
-    for (const node of cps) await waitUntil(`${node} etcd to wait in Preparing`, whileRetryable(async () => (await etcdState(node)) === 'Preparing'), 60_000);
+    for (const node of cps) await explained(['cp-1', 'cp-2', 'cp-3'], () => waitUntil(`${node} etcd to wait in Preparing`, whileRetryable(async () => (await etcdState(node)) === 'Preparing'), 60_000));
     await talos.etcdRecover(createReadStream(snapshot), { node: cps[0]! });
     onlyValue(await talos.bootstrap({ recoverEtcd: true }, { node: cps[0]! }));
 

@@ -29,7 +29,7 @@ export function clusterHandlers(clock: SimClock): Record<string, Impl> {
         await send({ message: `discovered nodes: [${addresses.map((a) => `"${a}"`).join(' ')}]` });
         const deadline = Date.now() + (fromProtoTime(req.waitTimeout) || 20 * 60_000);
         const kubernetes = fleet.kubernetesOf?.(node);
-        const checks = kubernetes ? withRealKubernetes(DEFAULT_CLUSTER_CHECKS, () => kubernetes.apiClient) : DEFAULT_CLUSTER_CHECKS;
+        const checks = kubernetes ? withRealKubernetes(DEFAULT_CLUSTER_CHECKS, () => kubernetes.apiClient, clock.timeScale) : DEFAULT_CLUSTER_CHECKS;
         for (const check of checks) {
           const checkDeadline = Math.min(deadline, Date.now() + clock.real(check.timeoutMs));
           await send({ message: `waiting for ${check.name}: ...` });

@@ -81,16 +81,20 @@ const ASSERTS: Record<string, Assert> = {
   },
 };
 
+/** The real components do not follow the time scale: each Kubernetes check gets at least this long, in real time. */
+const MIN_REAL_TIMEOUT_MS = 30_000;
+
 /**
  * The default checks with the Kubernetes ones asked of the real API (`api` is undefined until the cluster has one);
  * an API that does not answer is the reason to keep waiting.
  */
-export function withRealKubernetes(checks: ClusterCheck[], api: () => KubernetesApi | undefined): ClusterCheck[] {
+export function withRealKubernetes(checks: ClusterCheck[], api: () => KubernetesApi | undefined, timeScale: number): ClusterCheck[] {
   return checks.map((check) => {
     const assert = ASSERTS[check.name];
     if (!assert) return check;
     return {
       ...check,
+      timeoutMs: Math.max(check.timeoutMs, MIN_REAL_TIMEOUT_MS / timeScale),
       assert: async (c: ClusterUnderCheck) => {
         const client = api();
         if (!client) return 'kube-apiserver is not available';

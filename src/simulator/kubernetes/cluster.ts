@@ -31,8 +31,9 @@ function specOf(node: SimulatedNode): KubernetesSpec | undefined {
   return node.config ? kubernetesSpec(node.config.parsed) : undefined;
 }
 
-function factsOf(node: SimulatedNode): NodeFacts {
+function factsOf(node: SimulatedNode, kubeletVersion: string): NodeFacts {
   return {
+    kubeletVersion,
     hostname: node.hostname,
     address: node.spec.address,
     controlPlane: node.role === 'controlplane',
@@ -51,7 +52,8 @@ function factsOf(node: SimulatedNode): NodeFacts {
  */
 export class KubernetesCluster {
   private readonly pods = new Map<SimulatedNode, ControlPlanePods>();
-  private readonly kubelets = new Set<SimulatedNode>();
+  /** The nodes whose kubelet runs, and the kubelet version each runs. */
+  private readonly kubelets = new Map<SimulatedNode, string>();
   private readonly nodes = new Map<string, NodeObject>();
   private readonly mirrors = new Map<string, PodObject>();
   private api?: KubernetesApi;
@@ -119,7 +121,7 @@ export class KubernetesCluster {
 
   /** The node's kubelet runs: it registers its Node and, on a control plane, runs the static pods once etcd is healthy. */
   kubeletStarted(node: SimulatedNode): void {
-    this.kubelets.add(node);
+    this.kubelets.set(node, specOf(node)?.kubeletVersion ?? '');
     void this.credentials(node);
     if (node.role === 'controlplane') {
       let pods = this.pods.get(node);
@@ -155,8 +157,10 @@ export class KubernetesCluster {
     if (previous && previous.kubeletImage !== spec.kubeletImage) {
       node.services.transition('kubelet', 'Finished', 'Service finished successfully');
       await this.clock.sleep(this.clock.timings.kubeletReadyMs);
+      if (!this.kubelets.has(node)) return;
       node.services.transition('kubelet', 'Running', 'Service started as goroutine');
       node.services.setHealth('kubelet', true);
+      this.kubelets.set(node, spec.kubeletVersion);
     }
     await this.pods.get(node)?.reconfigure(spec);
     this.poke();
@@ -235,12 +239,12 @@ export class KubernetesCluster {
     const spec = specOf(node);
     if (!spec) return;
     const observed = this.nodes.get(node.hostname);
-    const running = this.kubelets.has(node);
-    if (!running) {
+    const kubeletVersion = this.kubelets.get(node);
+    if (kubeletVersion === undefined) {
       if (observed?.metadata.labels?.[KUBELET_RUNNING_LABEL]) await api.mergePatch(`/api/v1/nodes/${node.hostname}`, { metadata: { labels: { [KUBELET_RUNNING_LABEL]: null } } });
       return;
     }
-    const facts = factsOf(node);
+    const facts = factsOf(node, kubeletVersion);
     if (!observed) {
       await api.create('/api/v1/nodes', nodeObject(facts, spec)).catch((err: unknown) => {
         if (!(err instanceof KubernetesApiError && err.status === 409)) throw err;
@@ -249,7 +253,7 @@ export class KubernetesCluster {
     }
     const labels = nodeLabels(facts, spec);
     if (Object.entries(labels).some(([k, v]) => observed.metadata.labels?.[k] !== v)) await api.mergePatch(`/api/v1/nodes/${node.hostname}`, { metadata: { labels } });
-    const info = nodeInfo(facts, spec);
+    const info = nodeInfo(facts);
     const current = observed.status?.nodeInfo;
     if (current?.kubeletVersion !== info.kubeletVersion || current?.bootID !== info.bootID || current?.osImage !== info.osImage) {
       await api.mergePatch(`/api/v1/nodes/${node.hostname}/status`, { status: { nodeInfo: info } });

@@ -33,6 +33,8 @@ export interface NodeFacts {
   talosVersion: string;
   bootId: string;
   machineId: string;
+  /** The version of the kubelet that runs now (it changes only once a new kubelet image has restarted it). */
+  kubeletVersion: string;
 }
 
 /** True when the Node's Ready condition is True. */
@@ -55,14 +57,14 @@ export function nodeLabels(facts: NodeFacts, spec: KubernetesSpec): Record<strin
 }
 
 /** The node's status fields that follow its boot and its kubelet image. */
-export function nodeInfo(facts: NodeFacts, spec: KubernetesSpec): Record<string, string> {
+export function nodeInfo(facts: NodeFacts): Record<string, string> {
   return {
     architecture: 'amd64',
     bootID: facts.bootId,
     containerRuntimeVersion: 'containerd://2.0.5',
     kernelVersion: '6.12.25-talos',
-    kubeProxyVersion: spec.kubeletVersion,
-    kubeletVersion: spec.kubeletVersion,
+    kubeProxyVersion: facts.kubeletVersion,
+    kubeletVersion: facts.kubeletVersion,
     machineID: facts.machineId,
     operatingSystem: 'linux',
     osImage: `Talos (${facts.talosVersion})`,
@@ -85,7 +87,7 @@ export function nodeObject(facts: NodeFacts, spec: KubernetesSpec): NodeObject {
       ],
       capacity,
       allocatable: capacity,
-      nodeInfo: nodeInfo(facts, spec),
+      nodeInfo: nodeInfo(facts),
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
     } as NodeObject['status'],
   };

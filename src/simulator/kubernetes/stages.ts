@@ -1,5 +1,8 @@
 import { basename } from 'node:path';
 
+/** A pod annotated with this (`2s`: a Go duration, in real time) has containers that take that long to start. */
+export const START_DELAY_ANNOTATION = 'pod-ready.stage.kwok.x-k8s.io/delay';
+
 /**
  * kwok's pod stages for the simulated kubelets, written for the fleet's time scale. kwok's own "fast" pod stages
  * (provisioned beside kwok) jump from Pending to Ready at once and delete a terminating pod at once; a kubelet
@@ -82,7 +85,8 @@ export function podStages(containerStartMs: number, timeScale: number): string {
       phase: Running
       startTime: {{ $now | Quote }}
 `,
-    `  delay:\n    durationMilliseconds: ${Math.max(0, Math.round(containerStartMs))}\n`,
+    // kwok's own annotation (a Go duration, real time) lets a pod's containers take longer to start than the default.
+    `  delay:\n    durationMilliseconds: ${Math.max(0, Math.round(containerStartMs))}\n    durationFrom:\n      expressionFrom: '.metadata.annotations["${START_DELAY_ANNOTATION}"]'\n`,
   );
   // The deletion timestamp is the time of the delete plus the grace period. The containers stop when the grace
   // period is over in simulated time, as every simulated duration follows the time scale: what is left of it, scaled.
