@@ -251,6 +251,8 @@ describe('disaster recovery with Kubernetes objects', () => {
   it('brings a ConfigMap and a Deployment back, read through the Kubernetes API, after every control plane was wiped and etcd recovered from a snapshot', async () => {
     const cps = ['cp-1', 'cp-2', 'cp-3'].map((n) => t.addr(n));
     await k8s.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'precious' }, data: { kept: 'in the snapshot' } } });
+    const keeper = { app: 'keeper' };
+    await k8s.apps.createNamespacedDeployment({ namespace: 'default', body: { metadata: { name: 'keeper' }, spec: { replicas: 2, selector: { matchLabels: keeper }, template: { metadata: { labels: keeper }, spec: { containers: [{ name: 'keeper', image: 'busybox:1.37' }] } } } } });
     const snapshot = join(t.dir, 'k8s.snapshot');
     await pipeline(talos.etcdSnapshot({ node: cps[1]! }), createWriteStream(snapshot));
     await k8s.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-snapshot' }, data: { lost: 'yes' } } });
@@ -263,8 +265,9 @@ describe('disaster recovery with Kubernetes objects', () => {
 
     await waitUntil('the Kubernetes API to answer again', async () => (await k8s.core.listNamespacedConfigMap({ namespace: 'default' }).catch(() => undefined)) !== undefined, 90_000);
     expect((await k8s.core.readNamespacedConfigMap({ name: 'precious', namespace: 'default' })).data).toEqual({ kept: 'in the snapshot' });
-    const web = await k8s.apps.readNamespacedDeployment({ name: 'web', namespace: 'default' });
-    expect(web.spec!.replicas).toBe(4);
+    const restored = await k8s.apps.readNamespacedDeployment({ name: 'keeper', namespace: 'default' });
+    expect(restored.spec!.replicas).toBe(2);
+    expect(restored.spec!.template.spec!.containers[0]!.image).toBe('busybox:1.37');
     await expect(k8s.core.readNamespacedConfigMap({ name: 'after-snapshot', namespace: 'default' })).rejects.toMatchObject({ code: 404 });
     await waitUntil('every control plane to rejoin as a voting member', whileRetryable(async () => {
       const members = onlyValue(await talos.etcdMemberList({}, { node: cps[0]! })).members;

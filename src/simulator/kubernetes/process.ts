@@ -108,6 +108,11 @@ export class ComponentProcess {
     clearTimeout(timer);
   }
 
+  /** The pid of the process while it runs, for messages. */
+  describe(): string {
+    return `${this.options.name}${this.child?.pid ? ` (pid ${this.child.pid})` : ''}`;
+  }
+
   /** Kills the process at once (power loss). */
   async kill(): Promise<void> {
     const child = this.child;

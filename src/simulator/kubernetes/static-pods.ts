@@ -185,9 +185,12 @@ export class ControlPlanePods {
   async stop(clean: boolean): Promise<void> {
     this.generation++;
     this.ready = false;
-    const procs = [...this.procs.values()];
+    const procs = [...this.procs.values()].filter((p) => p.running);
     this.procs.clear();
     this.running.clear();
+    if (!procs.length) return;
+    this.log(`stopping static pods: ${procs.map((p) => p.describe()).join(', ')}`);
     await Promise.all(procs.map((p) => (clean ? p.stop() : p.kill())));
+    this.log('static pods stopped');
   }
 }
