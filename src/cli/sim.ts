@@ -7,8 +7,6 @@ import { controlSocketPath, fetchStatus, injectFault, serveControl } from '../si
 import { FAULTS, POWER_CUT_POINTS } from '../simulator/faults';
 import { DEFAULT_TALOS_VERSION, parseNodeCounts, SimulatedFleet, type NodeStatus } from '../simulator/fleet';
 import { loadTalosconfig, writeTalosconfig } from '../talos/talosconfig';
-import { TalosClient } from '../talos/client';
-import { contextIdentity, type Talosconfig } from '../config/talosconfig';
 
 interface UpOptions {
   nodes: string;
@@ -69,17 +67,12 @@ function stopOnSignals(onForcedExit: () => void): StopSignals {
   };
 }
 
-/** The admin kubeconfig as the Talos API hands it out (the Kubeconfig RPC of the first control plane), as DIR/kubeconfig. */
-async function writeKubeconfig(dir: string, talosconfig: Talosconfig, fleet: SimulatedFleet): Promise<string> {
+/** An admin kubeconfig as the Talos Kubeconfig RPC mints it (the same CA, user and endpoint), as DIR/kubeconfig. */
+async function writeKubeconfig(dir: string, fleet: SimulatedFleet): Promise<string> {
   const first = fleet.nodes().find((n) => n.role === 'controlplane')!;
-  const client = TalosClient.withIdentity(contextIdentity(talosconfig).identity!, { endpoints: [`${first.spec.address}:${first.spec.port}`] });
-  try {
-    const path = join(dir, 'kubeconfig');
-    writeFileSync(path, await client.kubeconfig(), { mode: 0o600 });
-    return path;
-  } finally {
-    client.close();
-  }
+  const path = join(dir, 'kubeconfig');
+  writeFileSync(path, await fleet.kubernetes!.adminKubeconfig(first), { mode: 0o600 });
+  return path;
 }
 
 /** Runs a fleet in the foreground until SIGINT/SIGTERM. */
@@ -121,7 +114,7 @@ async function up(opts: UpOptions): Promise<void> {
       if (opts.state === 'bootstrapped' && talosconfig) {
         process.stderr.write('every node listens; waiting for etcd and for every node to be ready\n');
         await fleet.bootstrapCluster(talosconfig, { signal: signals.signal });
-        if (fleet.kubernetes) kubeconfigPath = await writeKubeconfig(dir, talosconfig, fleet);
+        if (fleet.kubernetes) kubeconfigPath = await writeKubeconfig(dir, fleet);
       }
       fleet.writeManifest({ control: socket, ...(talosconfig ? { talosconfig: talosconfigPath } : {}) });
       const lines = fleet.status().map((n) => `  ${n.name.padEnd(6)} ${n.role.padEnd(12)} ${n.address}:${n.port}  ${n.stage}`);

@@ -562,7 +562,9 @@ export class SimulatedNode {
       const boot = this.bootId;
       setTimeout(() => {
         if (this.bootId === boot && this.config?.yaml === yaml) {
+          const tried = this.config.parsed;
           this.saveConfig(previous);
+          this.env.kubernetes?.configApplied(this, tried);
           this.log('machined', 'try mode timeout: configuration rolled back');
         }
       }, tryTimeoutMs).unref();

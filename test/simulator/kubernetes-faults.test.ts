@@ -74,6 +74,16 @@ describe('a real Kubernetes that cannot run', () => {
 });
 
 describe('talos-fleet sim up --kubernetes real', () => {
+  it('refuses a --kubernetes other than real or none, before starting anything', async () => {
+    const dir = newDir();
+    const child = spawn(BIN, ['sim', 'up', '--kubernetes', 'maybe', '--dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).toBe('error: --kubernetes must be real or none, got "maybe"\n');
+  });
+
   it('writes a kubeconfig that reaches the cluster, and leaves no Kubernetes process behind when killed with SIGKILL', async () => {
     const dir = newDir();
     const child = spawn(BIN, ['sim', 'up', '--nodes', '1cp,1w', '--kubernetes', 'real', '--dir', dir, '--time-scale', String(TEST_TIME_SCALE), '--base-address', baseAddress()], { stdio: ['ignore', 'ignore', 'pipe'] });

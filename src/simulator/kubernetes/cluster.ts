@@ -122,7 +122,7 @@ export class KubernetesCluster {
   /** The node's kubelet runs: it registers its Node and, on a control plane, runs the static pods once etcd is healthy. */
   kubeletStarted(node: SimulatedNode): void {
     this.kubelets.set(node, specOf(node)?.kubeletVersion ?? '');
-    void this.credentials(node);
+    this.credentials(node).catch((err: Error) => node.log('kubelet', `kubernetes: cannot issue the simulator's client certificate: ${err.message}`));
     if (node.role === 'controlplane') {
       let pods = this.pods.get(node);
       if (!pods) {

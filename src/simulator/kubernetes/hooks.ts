@@ -5,6 +5,7 @@ import type { SimulatedNode } from '../node';
 import type { SimClock } from '../timing';
 import { kubernetesTimings } from './args';
 import { KubernetesCluster, type KubernetesTools } from './cluster';
+import { issueKubernetesClient, kubeconfigText } from './pki';
 import { kubernetesSpec } from './spec';
 
 /** What a simulated node tells its Kubernetes side; absent when the fleet runs without a real Kubernetes. */
@@ -58,7 +59,9 @@ export class SimulatedKubernetes implements KubernetesHooks {
   }
 
   configApplied(node: SimulatedNode, previous: MachineConfig): void {
-    void this.clusterOf(node)?.configApplied(node, kubernetesSpec(previous));
+    this.clusterOf(node)
+      ?.configApplied(node, kubernetesSpec(previous))
+      .catch((err: Error) => node.log('kubelet', `applying the config to Kubernetes failed: ${err.message}`));
   }
 
   drain(node: SimulatedNode, signal: AbortSignal): Promise<void> {
@@ -71,6 +74,17 @@ export class SimulatedKubernetes implements KubernetesHooks {
       if (f) return f;
     }
     return undefined;
+  }
+
+  /**
+   * The admin kubeconfig of a control plane's cluster as its Kubeconfig RPC would mint it (a secret), issued here
+   * without a call, so that `sim up` writes one without leaving a call in the node's record.
+   */
+  async adminKubeconfig(node: SimulatedNode): Promise<string> {
+    const spec = node.config && kubernetesSpec(node.config.parsed);
+    if (!spec?.ca.key) throw new Error(`node ${node.name} has no Kubernetes CA key to issue a kubeconfig with`);
+    const client = await issueKubernetesClient(spec, 'admin', ['system:masters']);
+    return kubeconfigText({ clusterName: spec.clusterName, server: spec.endpoint, caCrt: spec.ca.crt, user: 'admin', client });
   }
 
   /** True when the cluster of `node` is ready for workloads (see {@link KubernetesCluster.settled}). */

@@ -91,9 +91,9 @@ export class ControlPlanePods {
     this.failure = undefined;
     const current = () => generation === this.generation;
     while (current() && !this.host.etcdHealthy()) await delay(100);
-    const rendered = spec();
-    if (!current() || !rendered?.controlPlane) return;
     try {
+      const rendered = spec();
+      if (!current() || !rendered?.controlPlane) return;
       this.secrets = await writeControlPlaneSecrets(rendered, this.host, join(this.host.dir, 'system', 'secrets', 'kubernetes'));
       for (const name of COMPONENTS) {
         if (!current()) return;
@@ -155,14 +155,21 @@ export class ControlPlanePods {
 
   /**
    * Re-renders the pods from a changed config: each component whose image or flags changed restarts (its old
-   * process stops, the new one starts and becomes ready) and gets the next config version.
+   * process stops, the new one starts and becomes ready) and gets the next config version. A config Talos would
+   * refuse to render (a flag it manages in extraArgs) leaves the pods as they are and says why in the log.
    */
   async reconfigure(spec: KubernetesSpec): Promise<void> {
     if (!spec.controlPlane || !this.secrets || !this.running.size) return;
     const generation = this.generation;
     for (const name of COMPONENTS) {
       const pod = this.running.get(name);
-      const args = componentArgs(name, spec, { address: this.host.address, etcdClientUrl: this.host.etcdClientUrl }, this.secrets, this.timings);
+      let args: string[];
+      try {
+        args = componentArgs(name, spec, { address: this.host.address, etcdClientUrl: this.host.etcdClientUrl }, this.secrets, this.timings);
+      } catch (err) {
+        this.log(`static pod ${name} not re-rendered: ${(err as Error).message}`);
+        continue;
+      }
       if (!pod || this.sameRendering(pod, spec.controlPlane.components[name], args)) continue;
       this.log(`static pod ${name} changed: restarting it with ${spec.controlPlane.components[name].image}`);
       if (name === 'kube-apiserver') this.ready = false;
