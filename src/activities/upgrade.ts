@@ -1,16 +1,14 @@
 import { Context } from '@temporalio/activity';
-import { parse as parseYaml } from 'yaml';
-import { gatePolicy } from '../fleet/policy';
 import type { NodeSpec } from '../fleet/schema';
-import { compareSemVer, imageTag, parseSemVer } from '../releases/versions';
-import type { GatePolicy } from '../shared/runs';
 import type { TalosClient } from '../talos/client';
 import { onlyValue } from '../talos/replies';
-import { releaseFacts } from '../upgrade/facts';
-import { planUpgrade, UpgradeRefusal, type ClusterUpgradeState, type NodeUpgradeState, type RolloutPolicy, type UpgradePlan } from '../upgrade/plan';
+import { UpgradeRefusal } from '../upgrade/plan';
+import { planClusterUpgrade, type PlannedUpgrade } from '../upgrade/state';
 import type { ActivityDeps } from './deps';
 import { permanent, transient } from './failures';
 import type { CheckResult } from './install';
+
+export type { PlannedUpgrade } from '../upgrade/state';
 
 /** A node's identity of the moment: which boot, which version, which stage. */
 export interface NodeMoment {
@@ -19,15 +17,6 @@ export interface NodeMoment {
   version: string;
   stage: string;
   ready: boolean;
-}
-
-/** The plan, and the policy its gates follow. */
-export interface PlannedUpgrade {
-  plan: UpgradePlan;
-  policy: GatePolicy;
-  rollout: RolloutPolicy;
-  soakMs?: number;
-  nodes: { name: string; address: string; role: 'controlplane' | 'worker' }[];
 }
 
 /** How a node's upgrade ended, as the wait for it sees it. */
@@ -40,12 +29,6 @@ export interface UpgradeOutcome extends CheckResult {
 const STATUS_TIMEOUT_MS = 5_000;
 
 const stageName = (stage: string | undefined) => (stage ?? '').replace(/^MACHINE_STAGE_/, '').toLowerCase();
-
-/** The installer images and the kubelet image in a node's machine config, without keeping the config (it holds keys). */
-function imagesOf(configYaml: string): { install?: string; kubelet?: string } {
-  const doc = parseYaml(configYaml.split(/^---$/m)[0] ?? '') as { machine?: { install?: { image?: string }; kubelet?: { image?: string } } } | null;
-  return { install: doc?.machine?.install?.image, kubelet: doc?.machine?.kubelet?.image };
-}
 
 async function moment(client: TalosClient, node: NodeSpec): Promise<NodeMoment> {
   const target = { node: node.address };
@@ -97,26 +80,8 @@ export function upgradeActivities(deps: ActivityDeps) {
   return {
     /** Reads every node's version, image and etcd role, and plans the upgrade; an impossible path is refused here. */
     async planRollingUpgrade(input: { cluster: string; toVersion?: string }): Promise<PlannedUpgrade> {
-      const inv = deps.inventory();
-      const cluster = inv.cluster(input.cluster);
-      const client = deps.connector.cluster(input.cluster);
-      const nodes: NodeUpgradeState[] = [];
-      const kubelets: string[] = [];
-      for (const n of cluster.nodes) {
-        const target = { node: n.address };
-        const version = await client.version(target).then((r) => onlyValue(r).version?.tag ?? '');
-        const images = imagesOf(await client.machineConfig(target));
-        if (images.kubelet) kubelets.push(imageTag(images.kubelet) ?? '');
-        // Leadership only orders the plan: a member that does not answer now is simply not the leader.
-        const status = n.role === 'controlplane' ? await client.etcdStatus(target, { timeoutMs: STATUS_TIMEOUT_MS }).then((r) => onlyValue(r).memberStatus, () => undefined) : undefined;
-        nodes.push({ name: n.name, address: n.address, role: n.role, version, ...(images.install ? { installImage: images.install } : {}), ...(status ? { etcdLeader: status.leader === status.memberId } : {}) });
-      }
-      const kubernetesVersion = kubelets.map((t) => t.replace(/^v/, '')).filter((t) => parseSemVer(t)).sort((a, b) => compareSemVer(parseSemVer(a)!, parseSemVer(b)!))[0];
-      const state: ClusterUpgradeState = { cluster: input.cluster, nodes, ...(kubernetesVersion ? { kubernetesVersion } : {}) };
-      const rollout: RolloutPolicy = { canaryCount: cluster.policy.canaryCount, workerBatchSize: cluster.policy.workerBatchSize, path: cluster.policy.upgradePath, gates: cluster.policy.gates.upgrade };
       try {
-        const plan = planUpgrade(state, input.toVersion ?? cluster.talosVersion, releaseFacts, rollout);
-        return { plan, policy: gatePolicy(cluster.policy, 'upgrade'), rollout, ...(cluster.policy.soak ? { soakMs: cluster.policy.soak } : {}), nodes: cluster.nodes.map((x) => ({ name: x.name, address: x.address, role: x.role })) };
+        return await planClusterUpgrade(deps.connector, deps.inventory(), input.cluster, input.toVersion);
       } catch (err) {
         if (err instanceof UpgradeRefusal) throw permanent('UpgradeRefused', err.message);
         throw err;
