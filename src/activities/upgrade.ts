@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { NodeSpec } from '../fleet/schema';
 import type { TalosClient } from '../talos/client';
 import { onlyValue } from '../talos/replies';
@@ -6,7 +5,7 @@ import { UpgradeRefusal } from '../upgrade/plan';
 import { planClusterUpgrade, type PlannedUpgrade } from '../upgrade/state';
 import type { ActivityDeps } from './deps';
 import { permanent, transient } from './failures';
-import type { CheckResult } from './install';
+import { pollWithin, type CheckResult } from './checks';
 
 export type { PlannedUpgrade } from '../upgrade/state';
 
@@ -60,18 +59,6 @@ async function etcdProblems(client: TalosClient, controlPlanes: NodeSpec[]): Pro
   return problems;
 }
 
-/** Polls `check` until it is done or `windowMs` passes, heartbeating the latest detail. */
-async function within<T extends CheckResult>(windowMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + windowMs;
-  const ctx = Context.current();
-  for (;;) {
-    const result = await check();
-    if (result.done || Date.now() >= deadline) return result;
-    ctx.heartbeat(result.detail);
-    await ctx.sleep(Math.min(500, Math.max(0, deadline - Date.now())));
-  }
-}
-
 /** The rolling upgrade's activities: each reads the node before acting, so a retry never repeats an upgrade. */
 export function upgradeActivities(deps: ActivityDeps) {
   const spec = (cluster: string, node: string) => deps.inventory().node(cluster, node);
@@ -89,7 +76,7 @@ export function upgradeActivities(deps: ActivityDeps) {
     },
 
     /** Before anything changes: every node answers, etcd is healthy with every member started and not exactly two, health passes. */
-    async preflightUpgrade(input: { cluster: string; windowMs: number }): Promise<{ detail: string }> {
+    async preflightUpgrade(input: { cluster: string; windowMs: number; pollMs?: number }): Promise<{ detail: string }> {
       const inv = deps.inventory();
       const client = deps.connector.cluster(input.cluster);
       const problems: string[] = [];
@@ -151,24 +138,24 @@ export function upgradeActivities(deps: ActivityDeps) {
     },
 
     /** Waits (up to `windowMs`) for the node to come back in a new boot: on the target (upgraded) or on another version (rolled back). */
-    async checkNodeUpgraded(input: { cluster: string; node: string; to: string; before: NodeMoment; windowMs: number }): Promise<UpgradeOutcome> {
+    async checkNodeUpgraded(input: { cluster: string; node: string; to: string; before: NodeMoment; windowMs: number; pollMs?: number }): Promise<UpgradeOutcome> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const now = await moment(client, node).catch(() => undefined);
         if (!now) return { done: false, outcome: 'waiting', detail: 'down (installing or rebooting)' };
         if (now.bootId === input.before.bootId) return { done: false, outcome: 'waiting', detail: `stage ${now.stage} on ${now.version}` };
         if (now.stage !== 'running') return { done: false, outcome: 'waiting', detail: `booting ${now.version} (stage ${now.stage})` };
         if (now.version === input.to) return { done: true, outcome: 'upgraded', detail: `running ${now.version}`, version: now.version };
         return { done: true, outcome: 'rolled-back', detail: `came back on ${now.version}, not ${input.to}: the new image did not boot and Talos rolled back`, version: now.version };
-      });
+      }, input.pollMs);
     },
 
     /** Waits (up to `windowMs`) for the node's services, its etcd member and its readiness. */
-    async checkNodeHealthy(input: { cluster: string; node: string; windowMs: number }): Promise<CheckResult> {
+    async checkNodeHealthy(input: { cluster: string; node: string; windowMs: number; pollMs?: number }): Promise<CheckResult> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const now = await moment(client, node).catch((err: Error) => err);
         if (now instanceof Error) return { done: false, detail: `does not answer: ${now.message}` };
         const services = await client.serviceList({ node: node.address }).then((r) => onlyValue(r).services);
@@ -176,7 +163,7 @@ export function upgradeActivities(deps: ActivityDeps) {
         if (unhealthy.length) return { done: false, detail: `services not healthy: ${unhealthy.join(', ')}` };
         if (!now.ready) return { done: false, detail: 'not ready yet' };
         return { done: true, detail: `healthy on ${now.version}` };
-      });
+      }, input.pollMs);
     },
 
     /** Sends Rollback, exactly once: a node in a new boot since `before`, or rebooting now, already has it. */
@@ -191,14 +178,14 @@ export function upgradeActivities(deps: ActivityDeps) {
     },
 
     /** Waits (up to `windowMs`) for a node to answer in a new boot since `before`, whatever its version. */
-    async checkNodeRebooted(input: { cluster: string; node: string; before: NodeMoment; windowMs: number }): Promise<CheckResult & { version?: string }> {
+    async checkNodeRebooted(input: { cluster: string; node: string; before: NodeMoment; windowMs: number; pollMs?: number }): Promise<CheckResult & { version?: string }> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const now = await moment(client, node).catch(() => undefined);
         if (!now || now.bootId === input.before.bootId || now.stage !== 'running') return { done: false, detail: now ? `stage ${now.stage}` : 'down' };
         return { done: true, detail: `back on ${now.version}`, version: now.version };
-      });
+      }, input.pollMs);
     },
   };
 }

@@ -77,12 +77,12 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
       const sent = await acts.sendLegacyUpgrade({ cluster, node, image: step.image, to: step.to, before });
       run.node(node, 'working', sent.detail);
       const back = await run
-        .waitFor('upgrade', node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeUpgraded({ cluster, node, to: step.to, before, windowMs: t.checkWindowMs }))
+        .waitFor('upgrade', node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeUpgraded({ cluster, node, to: step.to, before, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }))
         .catch((err: unknown) => {
           throw new NodeFailure(node, 'upgrade', `${node} did not come back on ${step.to}: ${causeMessage(err)}`, false);
         });
       if (back.outcome === 'rolled-back') throw new NodeFailure(node, 'upgrade', `${node} ${back.detail}`, true);
-      await run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs })).catch((err: unknown) => {
+      await run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).catch((err: unknown) => {
         throw new NodeFailure(node, 'node health', `${node} is on ${step.to} but not healthy: ${causeMessage(err)}`, true);
       });
       run.node(node, 'working', `on ${step.to}; checking the cluster's health`);
@@ -103,7 +103,7 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
       const before = await acts.readNode({ cluster, node: failure.node });
       run.node(failure.node, 'working', `rolling back (decided by ${decidedBy})`);
       await acts.sendRollback({ cluster, node: failure.node, before });
-      const back = await run.waitFor('rollback', failure.node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeRebooted({ cluster, node: failure.node, before, windowMs: t.checkWindowMs }));
+      const back = await run.waitFor('rollback', failure.node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeRebooted({ cluster, node: failure.node, before, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
       run.node(failure.node, 'failed', `rolled back: ${back.detail}`);
     });
     throw ApplicationFailure.create({ type: 'RolledBack', message: `${failure.node} was rolled back (decided by ${decidedBy}) after: ${failure.message}; the run stopped there`, nonRetryable: true });
