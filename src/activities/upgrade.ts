@@ -35,28 +35,40 @@ async function moment(client: TalosClient, node: NodeSpec): Promise<NodeMoment> 
   return { node: node.name, bootId, version, stage: stageName(status.stage), ready: !!status.status?.ready };
 }
 
-/** The etcd problems that make a control-plane upgrade unsafe (talos-lines.md §1.6, upstream's ValidateForUpgrade). */
-async function etcdProblems(client: TalosClient, controlPlanes: NodeSpec[]): Promise<string[]> {
+/** Every control plane's etcd member status, asked of all at once; a member that does not answer is an error. */
+async function memberStatuses(client: TalosClient, controlPlanes: NodeSpec[]) {
+  return Promise.all(
+    controlPlanes.map((cp) =>
+      client
+        .etcdStatus({ node: cp.address }, { timeoutMs: STATUS_TIMEOUT_MS })
+        .then((r) => ({ cp, status: onlyValue(r).memberStatus, error: undefined }))
+        .catch((err: Error) => ({ cp, status: undefined, error: (err as { detail?: string }).detail ?? err.message })),
+    ),
+  );
+}
+
+/**
+ * Why a control-plane upgrade would be unsafe now (talos-lines.md §1.6, upstream's ValidateForUpgrade: exactly two
+ * members, a member not started, a member unhealthy or still a learner), and which control plane leads.
+ */
+async function etcdSafety(client: TalosClient, controlPlanes: NodeSpec[]): Promise<{ problems: string[]; leader?: string }> {
+  const [members, statuses] = await Promise.all([
+    client.etcdMemberList({}, { node: controlPlanes[0]!.address }).then(
+      (r) => onlyValue(r).members,
+      (err: Error) => err,
+    ),
+    memberStatuses(client, controlPlanes),
+  ]);
+  if (members instanceof Error) return { problems: [`etcd members cannot be listed: ${members.message}`] };
   const problems: string[] = [];
-  const members = await client
-    .etcdMemberList({}, { node: controlPlanes[0]!.address })
-    .then((r) => onlyValue(r).members)
-    .catch((err: Error) => {
-      problems.push(`etcd members cannot be listed: ${err.message}`);
-      return [];
-    });
-  if (problems.length) return problems;
   if (members.length === 2) problems.push('etcd has exactly 2 members: losing one during an upgrade loses quorum');
   for (const m of members) if (!m.hostname) problems.push(`etcd member ${BigInt(m.id).toString(16)} has not started`);
-  for (const cp of controlPlanes) {
-    const status = await client
-      .etcdStatus({ node: cp.address }, { timeoutMs: STATUS_TIMEOUT_MS })
-      .then((r) => onlyValue(r).memberStatus)
-      .catch((err: Error) => ({ errors: [(err as { detail?: string }).detail ?? err.message], isLearner: false }));
-    if (status?.errors?.length) problems.push(`etcd member on ${cp.name} is not healthy: ${status.errors.join(', ')}`);
+  for (const { cp, status, error } of statuses) {
+    if (error || status?.errors?.length) problems.push(`etcd member on ${cp.name} is not healthy: ${error ?? status!.errors.join(', ')}`);
     else if (status?.isLearner) problems.push(`etcd member on ${cp.name} is still a learner`);
   }
-  return problems;
+  const leader = statuses.find(({ status }) => status && status.leader === status.memberId)?.cp.name;
+  return { problems, ...(leader ? { leader } : {}) };
 }
 
 /** The rolling upgrade's activities: each reads the node before acting, so a retry never repeats an upgrade. */
@@ -86,33 +98,27 @@ export function upgradeActivities(deps: ActivityDeps) {
           (err: Error) => problems.push(`${n.name} does not answer: ${err.message}`),
         );
       }
-      problems.push(...(await etcdProblems(client, controlPlanes(input.cluster))));
+      problems.push(...(await etcdSafety(client, controlPlanes(input.cluster))).problems);
       if (problems.length) throw permanent('PreflightFailed', `upgrade of ${input.cluster} refused before any change: ${problems.join('; ')}`);
       return { detail: 'every node answers; etcd is healthy' };
     },
 
-    /** The etcd quorum guard before a control plane goes down (the 1.13+ API has none of its own). */
-    async checkEtcdSafe(input: { cluster: string }): Promise<CheckResult> {
-      const problems = await etcdProblems(deps.connector.cluster(input.cluster), controlPlanes(input.cluster));
-      return problems.length ? { done: false, detail: problems.join('; ') } : { done: true, detail: 'etcd healthy' };
+    /**
+     * Everything a node's upgrade checks before it starts, in one look: the node's boot, version and stage (to know
+     * its next boot), and for control planes the etcd quorum guard (the 1.13+ API has none of its own) and the leader.
+     */
+    async prepareNodeUpgrade(input: { cluster: string; node: string }): Promise<{ before: NodeMoment; etcd?: CheckResult & { leader?: string } }> {
+      const node = spec(input.cluster, input.node);
+      const client = deps.connector.cluster(input.cluster);
+      const [before, safety] = await Promise.all([moment(client, node), node.role === 'controlplane' ? etcdSafety(client, controlPlanes(input.cluster)) : undefined]);
+      if (!safety) return { before };
+      const { problems, leader } = safety;
+      return { before, etcd: { ...(problems.length ? { done: false, detail: problems.join('; ') } : { done: true, detail: 'etcd healthy' }), ...(leader ? { leader } : {}) } };
     },
 
     /** Which boot, version and stage a node is in now (recorded before acting on it, to recognize the next boot). */
     async readNode(input: { cluster: string; node: string }): Promise<NodeMoment> {
       return moment(deps.connector.cluster(input.cluster), spec(input.cluster, input.node));
-    },
-
-    /** The etcd leader among the control planes now, by node name. */
-    async etcdLeader(input: { cluster: string }): Promise<string | undefined> {
-      const client = deps.connector.cluster(input.cluster);
-      for (const cp of controlPlanes(input.cluster)) {
-        const status = await client
-          .etcdStatus({ node: cp.address }, { timeoutMs: STATUS_TIMEOUT_MS })
-          .then((r) => onlyValue(r).memberStatus)
-          .catch(() => undefined);
-        if (status && status.leader === status.memberId) return cp.name;
-      }
-      return undefined;
     },
 
     /** Moves etcd leadership away from a control plane before it goes down (a no-op when it does not lead). */

@@ -279,7 +279,8 @@ export class Run {
   async finish(status: 'completed' | 'failed' | 'aborted', message: string): Promise<void> {
     this.progress.status = status;
     if (status !== 'completed') this.progress.error = message;
-    this.phase(status === 'completed' ? 'completed' : status, message);
+    this.progress.phase = status;
+    upsertSearchAttributes([{ key: PHASE, value: status }]);
     this.event(status, message);
     await CancellationScope.nonCancellable(async () => {
       await this.notifications;

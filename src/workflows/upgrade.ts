@@ -1,7 +1,6 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { ApplicationFailure, proxyActivities, setWorkflowOptions, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { NodeMoment } from '../activities/upgrade';
 import type { DecisionChoice } from '../shared/runs';
 import { TARGET_VERSION } from '../shared/search-attributes';
 import { DEFAULT_UPGRADE_TIMINGS, type UpgradeClusterInput, type UpgradeTimings } from '../shared/upgrade';
@@ -22,6 +21,9 @@ export interface UpgradeClusterResult {
   hops: string[];
   nodes: NodeUpgradeResult[];
 }
+
+/** A node's look before its upgrade. */
+type Prepared = Awaited<ReturnType<Activities['prepareNodeUpgrade']>>;
 
 /** A node that failed and how: the run stops there and asks what to do. */
 class NodeFailure extends Error {
@@ -57,17 +59,17 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
   const cluster = input.cluster;
   const results = new Map<string, NodeUpgradeResult>();
 
-  /** One node's upgrade, atomic with respect to aborts and cancellation: it is finished once started. */
-  const upgradeNode = (step: PlannedNodeUpgrade): Promise<void> =>
+  /**
+   * One node's upgrade, atomic with respect to aborts and cancellation: it is finished once started. `prepared` is
+   * the node's look before the upgrade when the caller already took it (to pick the control plane that is not leader).
+   */
+  const upgradeNode = (step: PlannedNodeUpgrade, prepared?: Prepared): Promise<void> =>
     run.atomic(async () => {
       const node = step.node;
-      if (step.role === 'controlplane') {
-        run.node(node, 'working', 'checking that etcd can lose this member for a while');
-        const safe = await checks.checkEtcdSafe({ cluster });
-        if (!safe.done) throw new NodeFailure(node, 'etcd guard', `etcd is not safe to upgrade ${node}: ${safe.detail}`, false);
-        if ((await acts.etcdLeader({ cluster })) === node) run.node(node, 'working', (await acts.forfeitLeadership({ cluster, node })).detail);
-      }
-      const before: NodeMoment = await acts.readNode({ cluster, node });
+      if (step.role === 'controlplane') run.node(node, 'working', 'checking that etcd can lose this member for a while');
+      const { before, etcd } = prepared ?? (await checks.prepareNodeUpgrade({ cluster, node }));
+      if (etcd && !etcd.done) throw new NodeFailure(node, 'etcd guard', `etcd is not safe to upgrade ${node}: ${etcd.detail}`, false);
+      if (etcd?.leader === node) run.node(node, 'working', (await acts.forfeitLeadership({ cluster, node })).detail);
       if (before.version === step.to) {
         results.set(node, { node, from: step.from, to: step.to, outcome: 'up-to-date' });
         run.node(node, 'done', `already on ${step.to}`);
@@ -82,13 +84,15 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
           throw new NodeFailure(node, 'upgrade', `${node} did not come back on ${step.to}: ${causeMessage(err)}`, false);
         });
       if (back.outcome === 'rolled-back') throw new NodeFailure(node, 'upgrade', `${node} ${back.detail}`, true);
-      await run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).catch((err: unknown) => {
-        throw new NodeFailure(node, 'node health', `${node} is on ${step.to} but not healthy: ${causeMessage(err)}`, true);
-      });
-      run.node(node, 'working', `on ${step.to}; checking the cluster's health`);
-      await run.waitFor('cluster health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs })).catch((err: unknown) => {
-        throw new NodeFailure(node, 'cluster health', `the cluster is not healthy after ${node}'s upgrade: ${causeMessage(err)}`, true);
-      });
+      run.node(node, 'working', `on ${step.to}; checking the node's and the cluster's health`);
+      await Promise.all([
+        run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).catch((err: unknown) => {
+          throw new NodeFailure(node, 'node health', `${node} is on ${step.to} but not healthy: ${causeMessage(err)}`, true);
+        }),
+        run.waitFor('cluster health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs })).catch((err: unknown) => {
+          throw new NodeFailure(node, 'cluster health', `the cluster is not healthy after ${node}'s upgrade: ${causeMessage(err)}`, true);
+        }),
+      ]);
       if (t.soakMs) {
         run.node(node, 'working', `soaking for ${Math.round(t.soakMs / 1000)} s`);
         await sleep(t.soakMs);
@@ -110,10 +114,11 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
   };
 
   /** Upgrades a node; on failure asks what to do, and does it. */
-  const upgradeWithDecision = async (step: PlannedNodeUpgrade): Promise<void> => {
+  const upgradeWithDecision = async (step: PlannedNodeUpgrade, prepared?: Prepared): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await upgradeNode(step);
+        // A look taken before the first attempt is stale for a retry.
+        return await upgradeNode(step, attempt === 1 ? prepared : undefined);
       } catch (err) {
         const failure = err instanceof NodeFailure ? err : new NodeFailure(step.node, 'upgrade', causeMessage(err), true);
         run.node(step.node, 'failed', failure.message);
@@ -138,10 +143,16 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
     const remaining = [...hop.controlPlanes];
     while (remaining.length) {
       run.checkpoint();
-      const leader = remaining.length > 1 ? await acts.etcdLeader({ cluster }) : undefined;
-      const next = remaining.find((n) => n.node !== leader) ?? remaining[0]!;
+      // The plan put the leader last, but leadership moves: look at the next one, and take another while it leads.
+      let next = remaining[0]!;
+      let prepared = await checks.prepareNodeUpgrade({ cluster, node: next.node });
+      const other = remaining.find((n) => n !== next);
+      if (prepared.etcd?.leader === next.node && other) {
+        next = other;
+        prepared = await checks.prepareNodeUpgrade({ cluster, node: next.node });
+      }
       remaining.splice(remaining.indexOf(next), 1);
-      await upgradeWithDecision(next);
+      await upgradeWithDecision(next, prepared);
     }
     for (const canary of hop.canaries) {
       run.checkpoint();
