@@ -1,11 +1,10 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { ApplicationFailure, proxyActivities, setWorkflowOptions, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DecisionChoice } from '../shared/runs';
 import { TARGET_VERSION } from '../shared/search-attributes';
 import { DEFAULT_UPGRADE_TIMINGS, type UpgradeClusterInput, type UpgradeTimings } from '../shared/upgrade';
 import { describePlan, type PlannedNodeUpgrade, type UpgradeHop } from '../upgrade/plan';
-import { ABORTED, causeMessage, Run } from './run';
+import { causeMessage, NodeFailure, Run } from './run';
 
 /** How each node of a rolling upgrade ended. */
 export interface NodeUpgradeResult {
@@ -24,18 +23,6 @@ export interface UpgradeClusterResult {
 
 /** A node's look before its upgrade. */
 type Prepared = Awaited<ReturnType<Activities['prepareNodeUpgrade']>>;
-
-/** A node that failed and how: the run stops there and asks what to do. */
-class NodeFailure extends Error {
-  constructor(
-    readonly node: string,
-    readonly step: string,
-    message: string,
-    readonly rollbackPossible: boolean,
-  ) {
-    super(message);
-  }
-}
 
 function activitiesFor(t: UpgradeTimings) {
   const retry: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 };
@@ -115,26 +102,9 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
 
   /** Upgrades a node; on failure asks what to do, and does it. */
   const upgradeWithDecision = async (step: PlannedNodeUpgrade, prepared?: Prepared): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // A look taken before the first attempt is stale for a retry.
-        return await upgradeNode(step, attempt === 1 ? prepared : undefined);
-      } catch (err) {
-        const failure = err instanceof NodeFailure ? err : new NodeFailure(step.node, 'upgrade', causeMessage(err), true);
-        run.node(step.node, 'failed', failure.message);
-        const choices: DecisionChoice[] = failure.rollbackPossible ? ['retry', 'rollback', 'skip', 'abort'] : ['retry', 'skip', 'abort'];
-        const choice = await run.decision(`failure-${step.node}-${attempt}`, step.node, `${failure.step} failed on ${step.node}: ${failure.message}`, choices);
-        const by = run.progress.gates.at(-1)?.decisions.at(-1)?.user ?? '?';
-        if (choice === 'retry') continue;
-        if (choice === 'skip') {
-          results.set(step.node, { node: step.node, from: step.from, to: step.to, outcome: 'skipped' });
-          run.node(step.node, 'skipped', `skipped by ${by} after: ${failure.message}`);
-          return;
-        }
-        if (choice === 'rollback') await rollBack(failure, by);
-        throw ApplicationFailure.create({ type: ABORTED, message: `aborted by ${by} after ${failure.step} failed on ${step.node}: ${failure.message}`, nonRetryable: true });
-      }
-    }
+    // A look taken before the first attempt is stale for a retry.
+    const outcome = await run.withDecision(step.node, (attempt) => upgradeNode(step, attempt === 1 ? prepared : undefined), rollBack);
+    if (outcome === 'skipped') results.set(step.node, { node: step.node, from: step.from, to: step.to, outcome: 'skipped' });
   };
 
   /** A hop: control planes one at a time (the current etcd leader last), canaries, then worker batches in parallel. */
