@@ -21,7 +21,7 @@ function show(path: string, value: unknown): string {
 
 /** The name a document is matched by across two configs: its kind and name, or `v1alpha1` for the main one. */
 function documentKey(doc: ConfigDocument): string {
-  return typeof doc.kind === 'string' ? `${doc.kind}/${String(doc.name ?? '')}` : 'v1alpha1';
+  return typeof doc.kind === 'string' ? `${doc.kind}/${typeof doc.name === 'string' ? doc.name : ''}` : 'v1alpha1';
 }
 
 function compare(path: string, a: unknown, b: unknown, out: ConfigChange[]): void {
