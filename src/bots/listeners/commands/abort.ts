@@ -1,0 +1,20 @@
+import { runHandle, runRef } from '../../../runtime/runs';
+import { progressQuery } from '../../../shared/runs';
+import { confirmAbortModal } from '../../blocks/modals';
+import type { BotDeps } from '../../deps';
+import type { CommandArgs } from './slash-command';
+
+/**
+ * `/fleet abort RUN`: finds the run and, if it is running, opens a modal that shows where it stands and what
+ * stopping it means; the submission sends the abort (the workflow decides who may).
+ */
+export async function abortCommand(deps: BotDeps, run: string, { command, client }: CommandArgs): Promise<string | undefined> {
+  const handle = runHandle(deps.temporal, run);
+  const description = await handle.describe().catch(() => undefined);
+  if (!description) return `There is no run \`${run}\`. \`/fleet runs\` lists them.`;
+  const ref = runRef(description.workflowId, description.runId);
+  if (description.status.name !== 'RUNNING') return `Run \`${ref}\` is not running (it is ${description.status.name.toLowerCase()}): there is nothing to abort.`;
+  const progress = await deps.temporal.workflow.getHandle(description.workflowId, description.runId).query(progressQuery);
+  await client.views.open({ trigger_id: command.trigger_id, view: confirmAbortModal(ref, progress, { cluster: progress.cluster, run: ref, responseUrl: command.response_url }) });
+  return undefined;
+}
