@@ -102,7 +102,7 @@ export async function createBotLambdaHandler(opts: Omit<BotOptions, 'mode' | 'po
  * The worker's Slack notifier: posts each run of a cluster with a `slack.channel` to that channel. Its client
  * waits out rate limits itself (Retry-After), so it is built with `rejectRateLimitedCalls`.
  */
-export function slackNotifier(opts: { secrets: SlackSecrets; settings: RuntimeSettings; inventory?: () => LoadedInventory; apiUrl?: string; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number }): SlackNotifier {
+export function slackNotifier(opts: { secrets: SlackSecrets; settings: Pick<RuntimeSettings, 'inventoryPath' | 'uiUrl' | 'namespace'>; inventory?: () => LoadedInventory; apiUrl?: string; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number }): SlackNotifier {
   const inventory = opts.inventory ?? inventorySource(opts.settings.inventoryPath);
   const client = new webApi.WebClient(opts.secrets.botToken, { slackApiUrl: opts.apiUrl ?? slackApiUrl(), rejectRateLimitedCalls: true, retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 }, logLevel: webApi.LogLevel.ERROR });
   return new SlackNotifier({

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { LogNotifier, type Notifier } from '../activities/notify';
+import type { Notifier } from '../activities/notify';
+import { notifiersFromEnv } from '../bots/notifiers';
 import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
 import { DEPLOYMENT_NAME } from '../shared/names';
@@ -45,6 +46,7 @@ export interface FleetWorkerOptions {
   settings: RuntimeSettings;
   /** Prebuilt workflow bundle (`npm run build:workflows`); bundled from source when absent. */
   workflowBundlePath?: string;
+  /** Where notifications go; the log, plus Slack when its bot token is in the environment, by default. */
   notifier?: Notifier;
   /** Makes this build the deployment's current version once it polls (the dev server and tests; production decides this itself). */
   setCurrentVersion?: boolean;
@@ -76,7 +78,7 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? new LogNotifier() }),
+    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? notifiersFromEnv(settings) }),
     workerDeploymentOptions: { useWorkerVersioning: true, version: { deploymentName: DEPLOYMENT_NAME, buildId }, defaultVersioningBehavior: 'PINNED' },
     shutdownGraceTime: '10s',
   });
