@@ -6,6 +6,7 @@ import { registerDev } from './dev';
 import { registerInventory } from './inventory';
 import { registerRunVerbs } from './runs';
 import { registerStatus } from './status';
+import { registerUpgrade } from './upgrade';
 import { registerWorker } from './worker';
 
 /** Builds the `talos-fleet` command; each verb lives in its own file and registers itself here. */
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDev(program);
   registerRunVerbs(program);
+  registerUpgrade(program);
   registerStatus(program);
   registerInventory(program);
   registerWorker(program);

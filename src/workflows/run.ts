@@ -163,10 +163,13 @@ export class Run {
     return CancellationScope.nonCancellable(fn);
   }
 
-  /** Stops at an approval gate when the policy lists it; returns when approved, throws when rejected, aborted or timed out (abort policy). */
-  async approval(name: string, summary: string): Promise<void> {
+  /**
+   * Stops at an approval gate when the policy lists it (as `policyGate`, e.g. `hop` for the gate `hop-2`); returns
+   * when approved, throws when rejected, aborted or timed out (abort policy).
+   */
+  async approval(name: string, summary: string, policyGate = name): Promise<void> {
     const policy = this.requirePolicy();
-    if (!policy.gates.includes(name)) return;
+    if (!policy.gates.includes(policyGate)) return;
     const outcome = await this.waitAtGate({ name, kind: 'approval', summary, choices: ['approve', 'reject'], approvalsNeeded: policy.requiredApprovals });
     if (outcome === 'reject') {
       const by = this.progress.gates.at(-1)?.decisions.at(-1);
