@@ -14,6 +14,6 @@ export interface BotDeps {
   groups: GroupDirectory;
   /** Waits of the runs the bot starts (the dev deployment and tests pass short polls). */
   timing?: { install?: Partial<InstallTimings>; upgrade?: Partial<UpgradeTimings> };
-  /** The upgrade planner (`plan upgrade`), when this build has one: a plan as mrkdwn. */
+  /** The upgrade planner (`plan upgrade`); by default a planning workflow on the worker. */
   planUpgrade?(cluster: string, version: string): Promise<string>;
 }

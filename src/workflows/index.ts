@@ -1,3 +1,4 @@
 /** Every workflow the worker registers (the entry of the workflow bundle). */
 export { installCluster } from './install';
 export { upgradeCluster } from './upgrade';
+export { planUpgradeRun } from './plan';
