@@ -76,8 +76,8 @@ async function clickOn(from: Sender, message: FakeMessage, actionId: string): Pr
   return (await post(eventsUrl, body, signedHeaders(SECRET, body))).status;
 }
 
-/** The run's outcome, or after `ms` an error that says where the run stands. */
-async function outcome(ref: string, ms = 120_000): Promise<'completed' | string> {
+/** `completed` or the run's failure, or after `ms` an error that says where the run stands. */
+async function outcome(ref: string, ms = 120_000): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => void runProgress(client, ref).then((p) => reject(new Error(`run ${ref} did not end within ${ms} ms: ${JSON.stringify({ status: p.status, phase: p.phase, gate: p.gate?.name, events: p.events.slice(-5) })}`)), reject), ms)));
   try {
