@@ -1,12 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { gateMessage } from '../../src/bots/blocks/gates';
 import { statusMessage } from '../../src/bots/blocks/status';
 import { chunkLines } from '../../src/bots/blocks/text';
 import { parseCommand } from '../../src/bots/commands';
 import { botMode, redact, slackSecretsFromEnv } from '../../src/bots/config';
+import { COMMANDS } from '../../src/bots/listeners/commands';
 import { botLogger } from '../../src/bots/logger';
+import { EVENTS_PATH } from '../../src/bots/receivers';
 import { ReplayGuard, SIGNATURE_WINDOW_MS } from '../../src/bots/replay';
 import { validateInventory } from '../../src/fleet/schema';
 import type { ClosedGate, OpenGate, RunProgress } from '../../src/shared/runs';
@@ -126,3 +129,24 @@ describe('messages', () => {
     expect(chunks.join('\n').split('\n')).toHaveLength(100);
   });
 });
+
+describe('the Slack app manifests', () => {
+  it('declare exactly the commands the bot registers, the scopes it uses, interactivity, and Socket Mode or request URLs', () => {
+    for (const [file, socket] of [['manifest.yaml', true], ['manifest-http.yaml', false]] as const) {
+      const m = parse(readFileSync(join(__dirname, '..', '..', 'slack', file), 'utf8')) as Manifest;
+      expect(m.features.slash_commands.map((c) => c.command)).toEqual([...COMMANDS]);
+      for (const c of m.features.slash_commands) expect(c.description.length).toBeLessThanOrEqual(100);
+      expect(m.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'usergroups:read']);
+      expect(m.settings.interactivity.is_enabled).toBe(true);
+      expect(m.settings.socket_mode_enabled).toBe(socket);
+      const urls = [m.settings.interactivity.request_url, ...m.features.slash_commands.map((c) => c.url)];
+      expect(urls.every((u) => (socket ? u === undefined : u?.endsWith(EVENTS_PATH)))).toBe(true);
+    }
+  });
+});
+
+interface Manifest {
+  features: { slash_commands: { command: string; description: string; url?: string }[] };
+  oauth_config: { scopes: { bot: string[] } };
+  settings: { interactivity: { is_enabled: boolean; request_url?: string }; socket_mode_enabled: boolean };
+}
