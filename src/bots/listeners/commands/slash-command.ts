@@ -38,6 +38,9 @@ export function slashCommand(deps: BotDeps) {
   return async (args: CommandArgs): Promise<void> => {
     const { ack, command, respond, logger } = args;
     await ack();
+    // Let every other request that has arrived be acknowledged before this one's work starts: under a burst, acks
+    // come first (Slack's 3 seconds), the work can wait its turn.
+    await new Promise((resolve) => setImmediate(resolve));
     let text: string | undefined;
     try {
       const intent = parseCommand(command.command, command.text);
