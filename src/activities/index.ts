@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
 import { notifyActivities } from './notify';
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
   return wrapActivities({
     ...installActivities(deps),
     ...upgradeActivities(deps),
+    ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
   });
 }

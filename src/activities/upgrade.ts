@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { NodeSpec } from '../fleet/schema';
 import type { TalosClient } from '../talos/client';
 import { onlyValue } from '../talos/replies';
@@ -6,7 +5,7 @@ import { UpgradeRefusal } from '../upgrade/plan';
 import { planClusterUpgrade, type PlannedUpgrade } from '../upgrade/state';
 import type { ActivityDeps } from './deps';
 import { permanent, transient } from './failures';
-import type { CheckResult } from './install';
+import { pollWithin, type CheckResult } from './checks';
 
 export type { PlannedUpgrade } from '../upgrade/state';
 
@@ -36,40 +35,40 @@ async function moment(client: TalosClient, node: NodeSpec): Promise<NodeMoment> 
   return { node: node.name, bootId, version, stage: stageName(status.stage), ready: !!status.status?.ready };
 }
 
-/** The etcd problems that make a control-plane upgrade unsafe (talos-lines.md §1.6, upstream's ValidateForUpgrade). */
-async function etcdProblems(client: TalosClient, controlPlanes: NodeSpec[]): Promise<string[]> {
-  const problems: string[] = [];
-  const members = await client
-    .etcdMemberList({}, { node: controlPlanes[0]!.address })
-    .then((r) => onlyValue(r).members)
-    .catch((err: Error) => {
-      problems.push(`etcd members cannot be listed: ${err.message}`);
-      return [];
-    });
-  if (problems.length) return problems;
-  if (members.length === 2) problems.push('etcd has exactly 2 members: losing one during an upgrade loses quorum');
-  for (const m of members) if (!m.hostname) problems.push(`etcd member ${BigInt(m.id).toString(16)} has not started`);
-  for (const cp of controlPlanes) {
-    const status = await client
-      .etcdStatus({ node: cp.address }, { timeoutMs: STATUS_TIMEOUT_MS })
-      .then((r) => onlyValue(r).memberStatus)
-      .catch((err: Error) => ({ errors: [(err as { detail?: string }).detail ?? err.message], isLearner: false }));
-    if (status?.errors?.length) problems.push(`etcd member on ${cp.name} is not healthy: ${status.errors.join(', ')}`);
-    else if (status?.isLearner) problems.push(`etcd member on ${cp.name} is still a learner`);
-  }
-  return problems;
+/** Every control plane's etcd member status, asked of all at once; a member that does not answer is an error. */
+async function memberStatuses(client: TalosClient, controlPlanes: NodeSpec[]) {
+  return Promise.all(
+    controlPlanes.map((cp) =>
+      client
+        .etcdStatus({ node: cp.address }, { timeoutMs: STATUS_TIMEOUT_MS })
+        .then((r) => ({ cp, status: onlyValue(r).memberStatus, error: undefined }))
+        .catch((err: Error) => ({ cp, status: undefined, error: (err as { detail?: string }).detail ?? err.message })),
+    ),
+  );
 }
 
-/** Polls `check` until it is done or `windowMs` passes, heartbeating the latest detail. */
-async function within<T extends CheckResult>(windowMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + windowMs;
-  const ctx = Context.current();
-  for (;;) {
-    const result = await check();
-    if (result.done || Date.now() >= deadline) return result;
-    ctx.heartbeat(result.detail);
-    await ctx.sleep(Math.min(500, Math.max(0, deadline - Date.now())));
+/**
+ * Why a control-plane upgrade would be unsafe now (talos-lines.md §1.6, upstream's ValidateForUpgrade: exactly two
+ * members, a member not started, a member unhealthy or still a learner), and which control plane leads.
+ */
+async function etcdSafety(client: TalosClient, controlPlanes: NodeSpec[]): Promise<{ problems: string[]; leader?: string }> {
+  const [members, statuses] = await Promise.all([
+    client.etcdMemberList({}, { node: controlPlanes[0]!.address }).then(
+      (r) => onlyValue(r).members,
+      (err: Error) => err,
+    ),
+    memberStatuses(client, controlPlanes),
+  ]);
+  if (members instanceof Error) return { problems: [`etcd members cannot be listed: ${members.message}`] };
+  const problems: string[] = [];
+  if (members.length === 2) problems.push('etcd has exactly 2 members: losing one during an upgrade loses quorum');
+  for (const m of members) if (!m.hostname) problems.push(`etcd member ${BigInt(m.id).toString(16)} has not started`);
+  for (const { cp, status, error } of statuses) {
+    if (error || status?.errors?.length) problems.push(`etcd member on ${cp.name} is not healthy: ${error ?? status!.errors.join(', ')}`);
+    else if (status?.isLearner) problems.push(`etcd member on ${cp.name} is still a learner`);
   }
+  const leader = statuses.find(({ status }) => status && status.leader === status.memberId)?.cp.name;
+  return { problems, ...(leader ? { leader } : {}) };
 }
 
 /** The rolling upgrade's activities: each reads the node before acting, so a retry never repeats an upgrade. */
@@ -89,7 +88,7 @@ export function upgradeActivities(deps: ActivityDeps) {
     },
 
     /** Before anything changes: every node answers, etcd is healthy with every member started and not exactly two, health passes. */
-    async preflightUpgrade(input: { cluster: string; windowMs: number }): Promise<{ detail: string }> {
+    async preflightUpgrade(input: { cluster: string; windowMs: number; pollMs?: number }): Promise<{ detail: string }> {
       const inv = deps.inventory();
       const client = deps.connector.cluster(input.cluster);
       const problems: string[] = [];
@@ -99,33 +98,27 @@ export function upgradeActivities(deps: ActivityDeps) {
           (err: Error) => problems.push(`${n.name} does not answer: ${err.message}`),
         );
       }
-      problems.push(...(await etcdProblems(client, controlPlanes(input.cluster))));
+      problems.push(...(await etcdSafety(client, controlPlanes(input.cluster))).problems);
       if (problems.length) throw permanent('PreflightFailed', `upgrade of ${input.cluster} refused before any change: ${problems.join('; ')}`);
       return { detail: 'every node answers; etcd is healthy' };
     },
 
-    /** The etcd quorum guard before a control plane goes down (the 1.13+ API has none of its own). */
-    async checkEtcdSafe(input: { cluster: string }): Promise<CheckResult> {
-      const problems = await etcdProblems(deps.connector.cluster(input.cluster), controlPlanes(input.cluster));
-      return problems.length ? { done: false, detail: problems.join('; ') } : { done: true, detail: 'etcd healthy' };
+    /**
+     * Everything a node's upgrade checks before it starts, in one look: the node's boot, version and stage (to know
+     * its next boot), and for control planes the etcd quorum guard (the 1.13+ API has none of its own) and the leader.
+     */
+    async prepareNodeUpgrade(input: { cluster: string; node: string }): Promise<{ before: NodeMoment; etcd?: CheckResult & { leader?: string } }> {
+      const node = spec(input.cluster, input.node);
+      const client = deps.connector.cluster(input.cluster);
+      const [before, safety] = await Promise.all([moment(client, node), node.role === 'controlplane' ? etcdSafety(client, controlPlanes(input.cluster)) : undefined]);
+      if (!safety) return { before };
+      const { problems, leader } = safety;
+      return { before, etcd: { ...(problems.length ? { done: false, detail: problems.join('; ') } : { done: true, detail: 'etcd healthy' }), ...(leader ? { leader } : {}) } };
     },
 
     /** Which boot, version and stage a node is in now (recorded before acting on it, to recognize the next boot). */
     async readNode(input: { cluster: string; node: string }): Promise<NodeMoment> {
       return moment(deps.connector.cluster(input.cluster), spec(input.cluster, input.node));
-    },
-
-    /** The etcd leader among the control planes now, by node name. */
-    async etcdLeader(input: { cluster: string }): Promise<string | undefined> {
-      const client = deps.connector.cluster(input.cluster);
-      for (const cp of controlPlanes(input.cluster)) {
-        const status = await client
-          .etcdStatus({ node: cp.address }, { timeoutMs: STATUS_TIMEOUT_MS })
-          .then((r) => onlyValue(r).memberStatus)
-          .catch(() => undefined);
-        if (status && status.leader === status.memberId) return cp.name;
-      }
-      return undefined;
     },
 
     /** Moves etcd leadership away from a control plane before it goes down (a no-op when it does not lead). */
@@ -151,24 +144,24 @@ export function upgradeActivities(deps: ActivityDeps) {
     },
 
     /** Waits (up to `windowMs`) for the node to come back in a new boot: on the target (upgraded) or on another version (rolled back). */
-    async checkNodeUpgraded(input: { cluster: string; node: string; to: string; before: NodeMoment; windowMs: number }): Promise<UpgradeOutcome> {
+    async checkNodeUpgraded(input: { cluster: string; node: string; to: string; before: NodeMoment; windowMs: number; pollMs?: number }): Promise<UpgradeOutcome> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const now = await moment(client, node).catch(() => undefined);
         if (!now) return { done: false, outcome: 'waiting', detail: 'down (installing or rebooting)' };
         if (now.bootId === input.before.bootId) return { done: false, outcome: 'waiting', detail: `stage ${now.stage} on ${now.version}` };
         if (now.stage !== 'running') return { done: false, outcome: 'waiting', detail: `booting ${now.version} (stage ${now.stage})` };
         if (now.version === input.to) return { done: true, outcome: 'upgraded', detail: `running ${now.version}`, version: now.version };
         return { done: true, outcome: 'rolled-back', detail: `came back on ${now.version}, not ${input.to}: the new image did not boot and Talos rolled back`, version: now.version };
-      });
+      }, input.pollMs);
     },
 
     /** Waits (up to `windowMs`) for the node's services, its etcd member and its readiness. */
-    async checkNodeHealthy(input: { cluster: string; node: string; windowMs: number }): Promise<CheckResult> {
+    async checkNodeHealthy(input: { cluster: string; node: string; windowMs: number; pollMs?: number }): Promise<CheckResult> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const now = await moment(client, node).catch((err: Error) => err);
         if (now instanceof Error) return { done: false, detail: `does not answer: ${now.message}` };
         const services = await client.serviceList({ node: node.address }).then((r) => onlyValue(r).services);
@@ -176,7 +169,7 @@ export function upgradeActivities(deps: ActivityDeps) {
         if (unhealthy.length) return { done: false, detail: `services not healthy: ${unhealthy.join(', ')}` };
         if (!now.ready) return { done: false, detail: 'not ready yet' };
         return { done: true, detail: `healthy on ${now.version}` };
-      });
+      }, input.pollMs);
     },
 
     /** Sends Rollback, exactly once: a node in a new boot since `before`, or rebooting now, already has it. */
@@ -191,14 +184,14 @@ export function upgradeActivities(deps: ActivityDeps) {
     },
 
     /** Waits (up to `windowMs`) for a node to answer in a new boot since `before`, whatever its version. */
-    async checkNodeRebooted(input: { cluster: string; node: string; before: NodeMoment; windowMs: number }): Promise<CheckResult & { version?: string }> {
+    async checkNodeRebooted(input: { cluster: string; node: string; before: NodeMoment; windowMs: number; pollMs?: number }): Promise<CheckResult & { version?: string }> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const now = await moment(client, node).catch(() => undefined);
         if (!now || now.bootId === input.before.bootId || now.stage !== 'running') return { done: false, detail: now ? `stage ${now.stage}` : 'down' };
         return { done: true, detail: `back on ${now.version}`, version: now.version };
-      });
+      }, input.pollMs);
     },
   };
 }

@@ -8,6 +8,7 @@ import { registerInventory } from './inventory';
 import { registerRunVerbs } from './runs';
 import { registerStatus } from './status';
 import { registerUpgrade } from './upgrade';
+import { registerApply } from './apply';
 import { registerWorker } from './worker';
 
 /** Builds the `talos-fleet` command; each verb lives in its own file and registers itself here. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDev(program);
   registerRunVerbs(program);
   registerUpgrade(program);
+  registerApply(program);
   registerStatus(program);
   registerInventory(program);
   registerWorker(program);

@@ -1,12 +1,10 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { ApplicationFailure, proxyActivities, setWorkflowOptions, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { NodeMoment } from '../activities/upgrade';
-import type { DecisionChoice } from '../shared/runs';
 import { TARGET_VERSION } from '../shared/search-attributes';
 import { DEFAULT_UPGRADE_TIMINGS, type UpgradeClusterInput, type UpgradeTimings } from '../shared/upgrade';
 import { describePlan, type PlannedNodeUpgrade, type UpgradeHop } from '../upgrade/plan';
-import { ABORTED, causeMessage, Run } from './run';
+import { causeMessage, NodeFailure, Run } from './run';
 
 /** How each node of a rolling upgrade ended. */
 export interface NodeUpgradeResult {
@@ -23,17 +21,8 @@ export interface UpgradeClusterResult {
   nodes: NodeUpgradeResult[];
 }
 
-/** A node that failed and how: the run stops there and asks what to do. */
-class NodeFailure extends Error {
-  constructor(
-    readonly node: string,
-    readonly step: string,
-    message: string,
-    readonly rollbackPossible: boolean,
-  ) {
-    super(message);
-  }
-}
+/** A node's look before its upgrade. */
+type Prepared = Awaited<ReturnType<Activities['prepareNodeUpgrade']>>;
 
 function activitiesFor(t: UpgradeTimings) {
   const retry: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 };
@@ -57,17 +46,17 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
   const cluster = input.cluster;
   const results = new Map<string, NodeUpgradeResult>();
 
-  /** One node's upgrade, atomic with respect to aborts and cancellation: it is finished once started. */
-  const upgradeNode = (step: PlannedNodeUpgrade): Promise<void> =>
+  /**
+   * One node's upgrade, atomic with respect to aborts and cancellation: it is finished once started. `prepared` is
+   * the node's look before the upgrade when the caller already took it (to pick the control plane that is not leader).
+   */
+  const upgradeNode = (step: PlannedNodeUpgrade, prepared?: Prepared): Promise<void> =>
     run.atomic(async () => {
       const node = step.node;
-      if (step.role === 'controlplane') {
-        run.node(node, 'working', 'checking that etcd can lose this member for a while');
-        const safe = await checks.checkEtcdSafe({ cluster });
-        if (!safe.done) throw new NodeFailure(node, 'etcd guard', `etcd is not safe to upgrade ${node}: ${safe.detail}`, false);
-        if ((await acts.etcdLeader({ cluster })) === node) run.node(node, 'working', (await acts.forfeitLeadership({ cluster, node })).detail);
-      }
-      const before: NodeMoment = await acts.readNode({ cluster, node });
+      if (step.role === 'controlplane') run.node(node, 'working', 'checking that etcd can lose this member for a while');
+      const { before, etcd } = prepared ?? (await checks.prepareNodeUpgrade({ cluster, node }));
+      if (etcd && !etcd.done) throw new NodeFailure(node, 'etcd guard', `etcd is not safe to upgrade ${node}: ${etcd.detail}`, false);
+      if (etcd?.leader === node) run.node(node, 'working', (await acts.forfeitLeadership({ cluster, node })).detail);
       if (before.version === step.to) {
         results.set(node, { node, from: step.from, to: step.to, outcome: 'up-to-date' });
         run.node(node, 'done', `already on ${step.to}`);
@@ -77,18 +66,20 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
       const sent = await acts.sendLegacyUpgrade({ cluster, node, image: step.image, to: step.to, before });
       run.node(node, 'working', sent.detail);
       const back = await run
-        .waitFor('upgrade', node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeUpgraded({ cluster, node, to: step.to, before, windowMs: t.checkWindowMs }))
+        .waitFor('upgrade', node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeUpgraded({ cluster, node, to: step.to, before, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }))
         .catch((err: unknown) => {
           throw new NodeFailure(node, 'upgrade', `${node} did not come back on ${step.to}: ${causeMessage(err)}`, false);
         });
       if (back.outcome === 'rolled-back') throw new NodeFailure(node, 'upgrade', `${node} ${back.detail}`, true);
-      await run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs })).catch((err: unknown) => {
-        throw new NodeFailure(node, 'node health', `${node} is on ${step.to} but not healthy: ${causeMessage(err)}`, true);
-      });
-      run.node(node, 'working', `on ${step.to}; checking the cluster's health`);
-      await run.waitFor('cluster health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs })).catch((err: unknown) => {
-        throw new NodeFailure(node, 'cluster health', `the cluster is not healthy after ${node}'s upgrade: ${causeMessage(err)}`, true);
-      });
+      run.node(node, 'working', `on ${step.to}; checking the node's and the cluster's health`);
+      await Promise.all([
+        run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).catch((err: unknown) => {
+          throw new NodeFailure(node, 'node health', `${node} is on ${step.to} but not healthy: ${causeMessage(err)}`, true);
+        }),
+        run.waitFor('cluster health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs })).catch((err: unknown) => {
+          throw new NodeFailure(node, 'cluster health', `the cluster is not healthy after ${node}'s upgrade: ${causeMessage(err)}`, true);
+        }),
+      ]);
       if (t.soakMs) {
         run.node(node, 'working', `soaking for ${Math.round(t.soakMs / 1000)} s`);
         await sleep(t.soakMs);
@@ -103,33 +94,17 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
       const before = await acts.readNode({ cluster, node: failure.node });
       run.node(failure.node, 'working', `rolling back (decided by ${decidedBy})`);
       await acts.sendRollback({ cluster, node: failure.node, before });
-      const back = await run.waitFor('rollback', failure.node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeRebooted({ cluster, node: failure.node, before, windowMs: t.checkWindowMs }));
+      const back = await run.waitFor('rollback', failure.node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeRebooted({ cluster, node: failure.node, before, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
       run.node(failure.node, 'failed', `rolled back: ${back.detail}`);
     });
     throw ApplicationFailure.create({ type: 'RolledBack', message: `${failure.node} was rolled back (decided by ${decidedBy}) after: ${failure.message}; the run stopped there`, nonRetryable: true });
   };
 
   /** Upgrades a node; on failure asks what to do, and does it. */
-  const upgradeWithDecision = async (step: PlannedNodeUpgrade): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await upgradeNode(step);
-      } catch (err) {
-        const failure = err instanceof NodeFailure ? err : new NodeFailure(step.node, 'upgrade', causeMessage(err), true);
-        run.node(step.node, 'failed', failure.message);
-        const choices: DecisionChoice[] = failure.rollbackPossible ? ['retry', 'rollback', 'skip', 'abort'] : ['retry', 'skip', 'abort'];
-        const choice = await run.decision(`failure-${step.node}-${attempt}`, step.node, `${failure.step} failed on ${step.node}: ${failure.message}`, choices);
-        const by = run.progress.gates.at(-1)?.decisions.at(-1)?.user ?? '?';
-        if (choice === 'retry') continue;
-        if (choice === 'skip') {
-          results.set(step.node, { node: step.node, from: step.from, to: step.to, outcome: 'skipped' });
-          run.node(step.node, 'skipped', `skipped by ${by} after: ${failure.message}`);
-          return;
-        }
-        if (choice === 'rollback') await rollBack(failure, by);
-        throw ApplicationFailure.create({ type: ABORTED, message: `aborted by ${by} after ${failure.step} failed on ${step.node}: ${failure.message}`, nonRetryable: true });
-      }
-    }
+  const upgradeWithDecision = async (step: PlannedNodeUpgrade, prepared?: Prepared): Promise<void> => {
+    // A look taken before the first attempt is stale for a retry.
+    const outcome = await run.withDecision(step.node, (attempt) => upgradeNode(step, attempt === 1 ? prepared : undefined), rollBack);
+    if (outcome === 'skipped') results.set(step.node, { node: step.node, from: step.from, to: step.to, outcome: 'skipped' });
   };
 
   /** A hop: control planes one at a time (the current etcd leader last), canaries, then worker batches in parallel. */
@@ -138,10 +113,16 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
     const remaining = [...hop.controlPlanes];
     while (remaining.length) {
       run.checkpoint();
-      const leader = remaining.length > 1 ? await acts.etcdLeader({ cluster }) : undefined;
-      const next = remaining.find((n) => n.node !== leader) ?? remaining[0]!;
+      // The plan put the leader last, but leadership moves: look at the next one, and take another while it leads.
+      let next = remaining[0]!;
+      let prepared = await checks.prepareNodeUpgrade({ cluster, node: next.node });
+      const other = remaining.find((n) => n !== next);
+      if (prepared.etcd?.leader === next.node && other) {
+        next = other;
+        prepared = await checks.prepareNodeUpgrade({ cluster, node: next.node });
+      }
       remaining.splice(remaining.indexOf(next), 1);
-      await upgradeWithDecision(next);
+      await upgradeWithDecision(next, prepared);
     }
     for (const canary of hop.canaries) {
       run.checkpoint();
