@@ -51,12 +51,14 @@ export async function startRun(deps: BotDeps, request: StartRequest, requester: 
       break;
     }
     case 'restore': {
-      const input = { cluster, requester, ...(request.snapshot ? { snapshot: request.snapshot } : {}) };
+      // RestoreClusterInput of issue 11 (src/shared/backups.ts): a snapshot id, or `latest` (the newest verified one).
+      const input = { cluster, requester, from: request.snapshot ?? 'latest' };
       started = await startMutatingRun(temporal, settings, { operation: 'restore', cluster, requester, args: [input], summary: `restore ${cluster} from ${request.snapshot ?? 'the latest snapshot'} (from Slack)` });
       break;
     }
     case 'snapshot':
-      started = await startSideRun(temporal, settings, { cluster, requester, workflowType: SNAPSHOT_WORKFLOW, args: [{ cluster, requester }], summary: `snapshot ${cluster} (from Slack)` });
+      // SnapshotClusterInput of issue 11: taken by a person.
+      started = await startSideRun(temporal, settings, { cluster, requester, workflowType: SNAPSHOT_WORKFLOW, args: [{ cluster, requester, trigger: 'manual' }], summary: `snapshot ${cluster} (from Slack)` });
       break;
   }
   const url = runUrl(settings, started.workflowId, started.runId);
