@@ -207,8 +207,12 @@ describe('the Slack bot', () => {
       await waitUntil('the approval to close the gate', async () => (await runProgress(client, ref)).gates.length === 1, 20_000);
       expect((await runProgress(client, ref)).gates[0]!.decisions.map((d) => d.user)).toEqual([ALICE.user]);
 
-      // `/fleet abort` opens a modal saying what will happen; submitting it sends the abort with its reason.
+      // Mallory may not abort (neither requester nor approver): told so, no modal.
       const opens = fake.answered('views.open').length;
+      await sm.send('slash_commands', slashCommand('/fleet', 'abort sock', MALLORY, fake.responseUrl('sock-abort-mallory')));
+      expect(await replyTo('sock-abort-mallory')).toMatch(/You may not abort run `sock@.+`: only the person who started it \(<@U0OPERATOR>\) and the approvers of sock may/);
+      expect(fake.answered('views.open').length).toBe(opens);
+      // `/fleet abort` opens a modal saying what will happen; submitting it sends the abort with its reason.
       await sm.send('slash_commands', slashCommand('/fleet', 'abort sock', ALICE, fake.responseUrl('sock-abort')));
       await waitUntil('the abort modal', () => fake.answered('views.open').length > opens, 20_000);
       const view = fake.answered('views.open').at(-1)!.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
