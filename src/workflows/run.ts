@@ -23,6 +23,7 @@ import { MAX_NOTIFICATION_BATCH, type NotificationKind, type NotificationRefs, t
 import {
   abortUpdate,
   decideUpdate,
+  isApprover,
   progressQuery,
   type AbortInput,
   type ClosedGate,
@@ -245,7 +246,7 @@ export class Run {
     if (input.gate && input.gate !== gate!.name) reject('NoOpenGate', `gate ${input.gate} is not open (the open gate is ${gate!.name})`);
     if (!gate!.choices.includes(input.choice)) reject('InvalidChoice', `gate ${gate!.name} takes ${gate!.choices.join(', ')}, not ${input.choice}`);
     const policy = this.requirePolicy();
-    if (!policy.approvers.includes(input.user)) {
+    if (!isApprover(policy.approvers, input.user, input.groups)) {
       reject('NotAnApprover', `${input.user} may not decide gates of cluster ${this.progress.cluster}; approvers: ${policy.approvers.join(', ') || '(none)'}`);
     }
     if (FORWARD.includes(input.choice) && input.user === this.progress.requester && !policy.allowSelfApproval) {
@@ -270,7 +271,7 @@ export class Run {
 
   private validateAbort(input: AbortInput): void {
     const policy = this.policy;
-    const allowed = input.user === this.progress.requester || (policy?.approvers.includes(input.user) ?? false);
+    const allowed = input.user === this.progress.requester || (policy ? isApprover(policy.approvers, input.user, input.groups) : false);
     if (!allowed) throw ApplicationFailure.create({ type: 'NotAnApprover', message: `${input.user} may not abort this run: only its requester and the cluster's approvers may`, nonRetryable: true });
     if (this.abortRequest) throw ApplicationFailure.create({ type: 'AlreadyAborting', message: `already aborting (requested by ${this.abortRequest.user})`, nonRetryable: true });
   }

@@ -25,6 +25,7 @@ const ALICE: Sender = { user: 'U0ALICE00', channel: CHANNEL };
 const BOB: Sender = { user: 'U0BOB0000', channel: CHANNEL };
 const OPERATOR: Sender = { user: 'U0OPERATOR', channel: CHANNEL };
 const MALLORY: Sender = { user: 'U0MALLORY', channel: CHANNEL };
+const CAROL: Sender = { user: 'U0CAROL00', channel: CHANNEL };
 const SECRET = TEST_SECRETS.signingSecret;
 
 const fleets: TestFleet[] = [];
@@ -49,10 +50,12 @@ beforeAll(async () => {
   const inventoryPath = await multiClusterInventory(dir, [
     { name: 'web', fleet: fleets[0]!, slack, policy },
     { name: 'sock', fleet: fleets[1]!, slack, policy },
-    // fn lets members of a user group start runs; the operator is one (asked of Slack: usergroups.users.list).
-    { name: 'fn', fleet: fleets[2]!, slack: { channel: CHANNEL, start: { install: { groups: ['S0SRE0000'] } } }, policy },
+    // fn lets members of a user group start runs (the operator is one), and members of another approve (Carol is
+    // one); Slack is asked who is in each (usergroups.users.list).
+    { name: 'fn', fleet: fleets[2]!, slack: { channel: CHANNEL, start: { install: { groups: ['S0SRE0000'] } } }, policy: { ...policy, approvers: [...policy.approvers, 'S0APPROVE'] } },
   ]);
   fake.groups.set('S0SRE0000', [OPERATOR.user]);
+  fake.groups.set('S0APPROVE', [CAROL.user]);
   server = await startTestTemporal(dir);
   settings = { ...testSettings(server, inventoryPath), uiUrl: 'http://localhost:8233' };
   const notifier = slackNotifier({ secrets: TEST_SECRETS, settings, apiUrl: fake.apiUrl });
@@ -130,7 +133,7 @@ describe('the Slack bot', () => {
       expect(await replyTo(`bad-${i}`)).toMatch(expected);
     }
     expect(await startedRuns()).toBe(before);
-    expect(fake.answered('usergroups.users.list').map((c) => c.args.usergroup)).toEqual(['S0SRE0000']);
+    expect(fake.answered('usergroups.users.list').map((c) => c.args.usergroup).sort()).toEqual(['S0APPROVE', 'S0SRE0000']);
   });
 
   it('over HTTP: a command starts the install, the approval is asked in the thread, refused clicks change nothing, an approver\'s click lets it finish', async () => {
@@ -229,7 +232,7 @@ describe('the Slack bot', () => {
     }
   });
 
-  it('through the Lambda handler with API Gateway events: the same start and approval; forged, stale and replayed events are refused', async () => {
+  it('through the Lambda handler with API Gateway events: the same start, an approval by a member of an approver group; forged, stale and replayed events are refused', async () => {
     const { handler, close } = await createBotLambdaHandler({ secrets: TEST_SECRETS, settings, apiUrl: fake.apiUrl, logger, deps: { timing: { install: TIMING } } });
     const invoke = (body: string, headers: Record<string, string>) => (handler)(apiGatewayEvent(body, headers), {});
     try {
@@ -238,7 +241,7 @@ describe('the Slack bot', () => {
       const ref = runOf(await replyTo('fn-start'));
       await waitUntil('the approval message', () => (gateMessage('fn') ? buttons(gateMessage('fn')!).length > 0 : false), 60_000);
 
-      const approve = formBody({ payload: click(BOB, gateMessage('fn')!, 'gate:approve') });
+      const approve = formBody({ payload: click(CAROL, gateMessage('fn')!, 'gate:approve') });
       const now = Math.floor(Date.now() / 1000);
       expect((await invoke(approve, signedHeaders(SECRET, approve, { signature: signature('forged', now, approve) }))).statusCode).toBe(401);
       expect((await invoke(approve, signedHeaders(SECRET, approve, { timestamp: now - 600 }))).statusCode).toBe(401);
@@ -249,7 +252,7 @@ describe('the Slack bot', () => {
 
       await runHandle(client, ref).result();
       const progress = await runProgress(client, ref);
-      expect(progress.gates.map((g) => g.decisions.map((d) => d.user))).toEqual([[BOB.user]]);
+      expect(progress.gates.map((g) => g.decisions.map((d) => d.user))).toEqual([[CAROL.user]]);
       await waitUntil('the status message to say completed', () => /: completed/.test(statusMessage('fn')?.text ?? ''), 30_000);
     } finally {
       await close();

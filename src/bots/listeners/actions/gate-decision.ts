@@ -3,6 +3,7 @@ import { FleetError } from '../../../errors';
 import { decide, parseRunRef } from '../../../runtime/runs';
 import type { GateChoice } from '../../../shared/runs';
 import { GATE_ACTION_PREFIX, type GateButtonValue } from '../../blocks/ids';
+import { approverGroupsOf } from '../../authorization';
 import { mentionIds } from '../../blocks/text';
 import type { BotDeps } from '../../deps';
 import { explain } from '../../reply';
@@ -18,6 +19,11 @@ function parseValue(value: string | undefined): GateButtonValue | undefined {
   }
 }
 
+/** The cluster of a run reference (`prod@…` → `prod`). */
+function clusterOf(ref: string): string {
+  return parseRunRef(ref).workflowId.replace(/^talos-fleet\//, '');
+}
+
 /**
  * The Update id of a click: the run, the gate (name and when it opened), the clicker and the choice. A double click,
  * or Slack delivering the same click twice, sends the same id, and Temporal applies it once.
@@ -28,7 +34,8 @@ export function clickUpdateId(value: GateButtonValue, user: string, choice: Gate
 }
 
 /**
- * A gate button: acknowledged first, then a `decide` Update carrying the clicker's Slack user id. The workflow's
+ * A gate button: acknowledged first, then a `decide` Update carrying the clicker's Slack user id (and the approver
+ * user groups they are in). The workflow's
  * validator decides; a refusal (not an approver, self-approval, gate no longer open) changes nothing and comes
  * back as an ephemeral reply to the clicker. The message itself is redrawn by the run's notifications.
  */
@@ -44,7 +51,9 @@ export function gateDecision(deps: BotDeps) {
     const value = parseValue(action.value);
     if (!value) return tell('This button does not carry a run: it was not posted by talos-fleet.');
     try {
-      await decide(deps.temporal, value.r, { gate: value.g, choice, user }, clickUpdateId(value, user, choice));
+      const cluster = deps.inventory().inventory.clusters.find((c) => c.name === clusterOf(value.r));
+      const groups = await approverGroupsOf(cluster, user, client, deps.groups);
+      await decide(deps.temporal, value.r, { gate: value.g, choice, user, ...(groups.length ? { groups } : {}) }, clickUpdateId(value, user, choice));
     } catch (err) {
       if (err instanceof FleetError && err.code.startsWith('gate_refused:')) return tell(`Your *${choice}* was not accepted: ${mentionIds(err.message)}`);
       const message = (err as Error).message ?? '';

@@ -1,5 +1,6 @@
 import { runHandle, runRef } from '../../../runtime/runs';
-import { progressQuery } from '../../../shared/runs';
+import { isApprover, progressQuery } from '../../../shared/runs';
+import { approverGroupsOf } from '../../authorization';
 import { confirmAbortModal } from '../../blocks/modals';
 import { who } from '../../blocks/text';
 import type { BotDeps } from '../../deps';
@@ -18,8 +19,9 @@ export async function abortCommand(deps: BotDeps, run: string, { command, client
   const progress = await deps.temporal.workflow.getHandle(description.workflowId, description.runId).query(progressQuery);
   // The workflow decides (its requester and the cluster's approvers may abort); asked here too, so nobody fills in
   // a modal only to be refused.
-  const approvers = deps.inventory().inventory.clusters.find((c) => c.name === progress.cluster)?.policy.approvers ?? [];
-  if (command.user_id !== progress.requester && !approvers.includes(command.user_id)) {
+  const cluster = deps.inventory().inventory.clusters.find((c) => c.name === progress.cluster);
+  const groups = await approverGroupsOf(cluster, command.user_id, client, deps.groups);
+  if (command.user_id !== progress.requester && !isApprover(cluster?.policy.approvers ?? [], command.user_id, groups)) {
     return `You may not abort run \`${ref}\`: only the person who started it (${who(progress.requester)}) and the approvers of ${progress.cluster} may.`;
   }
   await client.views.open({ trigger_id: command.trigger_id, view: confirmAbortModal(ref, progress, { cluster: progress.cluster, run: ref, responseUrl: command.response_url }) });
