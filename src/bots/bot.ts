@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LogLevel, webApi, type Logger } from '@slack/bolt';
+import type { AwsHandler } from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
 import type { LoadedInventory } from '../fleet/inventory';
 import { inventorySource } from '../fleet/source';
 import { connectClient } from '../runtime/runs';
@@ -13,7 +14,6 @@ import { botLogger } from './logger';
 import { SlackNotifier } from './notifier';
 import { httpReceiver, lambdaHandler, lambdaReceiver, socketModeReceiver } from './receivers';
 import { slackApiUrl } from './slack-calls';
-import type { AwsHandler } from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
 
 /** How to run the bot. */
 export interface BotOptions {
