@@ -2,3 +2,4 @@
 export { installCluster } from './install';
 export { upgradeCluster } from './upgrade';
 export { applyConfig } from './apply';
+export { planUpgradeRun } from './plan';
