@@ -133,6 +133,8 @@ export interface VersionProfile {
   proxying: ProxyingProfile;
   /** Machine-config document kinds this minor registers beyond v1alpha1 (cumulative; talos-lines.md §3.1). */
   configKinds: readonly string[];
+  /** The Go toolchain the release is built with, as Version reports it (the go directive of its pkg/machinery). */
+  goVersion: string;
   /** The machine-config contract `gen config` writes for this minor. */
   configContract: 'single-v1alpha1' | 'v1alpha1-hostname' | 'multidoc-1.14';
 }
@@ -206,6 +208,7 @@ const COSI_1_14 = [...COSI_1_13, 'BootIDs.runtime.talos.dev', 'UnattendedInstall
 const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
   '1.9': {
     minor: '1.9',
+    goVersion: 'go1.23.8',
     latest: 'v1.9.6',
     kubernetes: { default: '1.32.4', oldest: '1.27', newest: '1.32' },
     installer: { oldestHost: '1.8.0', newestHostBelow: '1.11.0', defaultImage: 'ghcr', ghcrPublished: true },
@@ -223,6 +226,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
   },
   '1.10': {
     minor: '1.10',
+    goVersion: 'go1.24.11',
     latest: 'v1.10.9',
     kubernetes: { default: '1.33.6', oldest: '1.28', newest: '1.33' },
     installer: { oldestHost: '1.8.0', newestHostBelow: '1.12.0', defaultImage: 'ghcr', ghcrPublished: true },
@@ -240,6 +244,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
   },
   '1.11': {
     minor: '1.11',
+    goVersion: 'go1.24.0',
     latest: 'v1.11.6',
     kubernetes: { default: '1.34.1', oldest: '1.29', newest: '1.34' },
     installer: { oldestHost: '1.9.0', newestHostBelow: '1.13.0', defaultImage: 'ghcr', ghcrPublished: true },
@@ -257,6 +262,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
   },
   '1.12': {
     minor: '1.12',
+    goVersion: 'go1.25.3',
     latest: 'v1.12.7',
     kubernetes: { default: '1.35.4', oldest: '1.30', newest: '1.35' },
     installer: { oldestHost: '1.10.0', newestHostBelow: '1.14.0', defaultImage: 'ghcr', ghcrPublished: true },
@@ -274,6 +280,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
   },
   '1.13': {
     minor: '1.13',
+    goVersion: 'go1.26.1',
     latest: 'v1.13.3',
     kubernetes: { default: '1.36.1', oldest: '1.31', newest: '1.36' },
     installer: { oldestHost: '1.11.0', newestHostBelow: '1.15.0', defaultImage: 'ghcr', ghcrPublished: true },
@@ -291,6 +298,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
   },
   '1.14': {
     minor: '1.14',
+    goVersion: 'go1.26.5',
     latest: 'v1.14.1',
     kubernetes: { default: '1.37.0', oldest: '1.32', newest: '1.37' },
     installer: { oldestHost: '1.12.0', newestHostBelow: '1.16.0', defaultImage: 'factory', ghcrPublished: false },

@@ -629,8 +629,7 @@ export class SimulatedNode {
     await this.phase('upgrade', async () => {
       this.reached('install');
       await clock.sleep(clock.timings.upgradeInstallMs, 1, signal);
-      const kubelet = imageTag(this.config?.parsed.machine.kubelet.image ?? '');
-      failure = installerPreflightProblem(parseSemVer(this.version)!, parseSemVer(tag)!, kubelet ? parseSemVer(kubelet) : undefined);
+      failure = installerPreflightProblem(this.version, tag, imageTag(this.config?.parsed.machine.kubelet.image ?? ''));
       if (failure) {
         this.log('machined', `upgrade failed: ${failure}`);
         return;
