@@ -5,7 +5,8 @@ import { checkClusterEndpoint } from './endpoint';
 import { stringifyGoYamlDocuments } from './goyaml';
 import { parseMachineConfig } from './machineconfig';
 import { applyPatchesToDocuments, type ConfigPatch } from './patches';
-import { renderControlPlane, renderWorker } from './render';
+import { renderContract } from './contracts';
+import { defaultInstallerImage } from '../releases/images';
 import { generateSecretsBundle, type SecretsBundle } from './secrets';
 import { checkKubernetesVersion, DEFAULT_CONTRACT, parseVersionContract, releaseDefaults } from './versions';
 import { parseRoles } from './roles';
@@ -20,7 +21,7 @@ export interface GenerateConfigInput {
   endpoint: string;
   /** The cluster's secrets; a new bundle is generated when omitted. */
   secrets?: SecretsBundle;
-  /** Version contract, `v1.9` or `v1.10` (default). */
+  /** Version contract, `v1.9` … `v1.14` (default `v1.10`). */
   talosVersion?: string;
   /** Defaults to the Kubernetes version the chosen Talos release defaults to. */
   kubernetesVersion?: string;
@@ -69,14 +70,14 @@ export async function generateMachineConfigs(input: GenerateConfigInput): Promis
     secrets,
     kubernetesVersion,
     installDisk: input.installDisk ?? '/dev/sda',
-    installImage: input.installImage ?? `ghcr.io/siderolabs/installer:${release.talosVersion}`,
+    installImage: input.installImage ?? defaultInstallerImage(release.talosVersion),
     additionalSans: input.additionalSans ?? [],
     dnsDomain: input.dnsDomain ?? 'cluster.local',
     clusterDiscovery: input.clusterDiscovery ?? true,
   };
   const common = input.patches ?? [];
-  const controlplane = stringifyGoYamlDocuments(applyPatchesToDocuments([renderControlPlane(renderInput)], [...common, ...(input.controlPlanePatches ?? [])]));
-  const worker = stringifyGoYamlDocuments(applyPatchesToDocuments([renderWorker(renderInput)], [...common, ...(input.workerPatches ?? [])]));
+  const controlplane = stringifyGoYamlDocuments(applyPatchesToDocuments(renderContract(release.profile, renderInput, 'controlplane'), [...common, ...(input.controlPlanePatches ?? [])]));
+  const worker = stringifyGoYamlDocuments(applyPatchesToDocuments(renderContract(release.profile, renderInput, 'worker'), [...common, ...(input.workerPatches ?? [])]));
   // A patch can break a config (a bad CIDR, a removed required field); report it now, not when a node rejects it.
   parseMachineConfig(controlplane, 'controlplane.yaml');
   parseMachineConfig(worker, 'worker.yaml');

@@ -115,6 +115,8 @@ export interface VersionProfile {
     defaultImage: InstallerImageForm;
     /** Siderolabs still publishes `ghcr.io/siderolabs/installer` for this minor (not from 1.14 on). */
     ghcrPublished: boolean;
+    /** The installer's exit codes: 1.14 classifies failures (2 invalid input, 3 unsupported, 5 dependency...); before, every failure is 1. */
+    exitCodes: 'classified' | 'unclassified';
   };
   etcd: {
     /** `DefaultEtcdVersion` of the latest patch. */
@@ -211,7 +213,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     goVersion: 'go1.23.8',
     latest: 'v1.9.6',
     kubernetes: { default: '1.32.4', oldest: '1.27', newest: '1.32' },
-    installer: { oldestHost: '1.8.0', newestHostBelow: '1.11.0', defaultImage: 'ghcr', ghcrPublished: true },
+    installer: { oldestHost: '1.8.0', newestHostBelow: '1.11.0', defaultImage: 'ghcr', ghcrPublished: true, exitCodes: 'unclassified' },
     etcd: { version: 'v3.5.21', line: '3.5', image: ETCD_IMAGE_GCR },
     upgradeApi: 'legacy',
     legacyUpgrade: LEGACY_1_10,
@@ -229,7 +231,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     goVersion: 'go1.24.11',
     latest: 'v1.10.9',
     kubernetes: { default: '1.33.6', oldest: '1.28', newest: '1.33' },
-    installer: { oldestHost: '1.8.0', newestHostBelow: '1.12.0', defaultImage: 'ghcr', ghcrPublished: true },
+    installer: { oldestHost: '1.8.0', newestHostBelow: '1.12.0', defaultImage: 'ghcr', ghcrPublished: true, exitCodes: 'unclassified' },
     etcd: { version: 'v3.5.26', line: '3.5', image: ETCD_IMAGE_GCR },
     upgradeApi: 'legacy',
     legacyUpgrade: LEGACY_1_10,
@@ -247,7 +249,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     goVersion: 'go1.24.0',
     latest: 'v1.11.6',
     kubernetes: { default: '1.34.1', oldest: '1.29', newest: '1.34' },
-    installer: { oldestHost: '1.9.0', newestHostBelow: '1.13.0', defaultImage: 'ghcr', ghcrPublished: true },
+    installer: { oldestHost: '1.9.0', newestHostBelow: '1.13.0', defaultImage: 'ghcr', ghcrPublished: true, exitCodes: 'unclassified' },
     etcd: { version: 'v3.6.5', line: '3.6', image: ETCD_IMAGE_GCR },
     upgradeApi: 'legacy',
     legacyUpgrade: LEGACY_1_10,
@@ -265,7 +267,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     goVersion: 'go1.25.3',
     latest: 'v1.12.7',
     kubernetes: { default: '1.35.4', oldest: '1.30', newest: '1.35' },
-    installer: { oldestHost: '1.10.0', newestHostBelow: '1.14.0', defaultImage: 'ghcr', ghcrPublished: true },
+    installer: { oldestHost: '1.10.0', newestHostBelow: '1.14.0', defaultImage: 'ghcr', ghcrPublished: true, exitCodes: 'unclassified' },
     etcd: { version: 'v3.6.9', line: '3.6', image: ETCD_IMAGE_K8S },
     upgradeApi: 'legacy',
     legacyUpgrade: LEGACY_1_10,
@@ -283,7 +285,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     goVersion: 'go1.26.1',
     latest: 'v1.13.3',
     kubernetes: { default: '1.36.1', oldest: '1.31', newest: '1.36' },
-    installer: { oldestHost: '1.11.0', newestHostBelow: '1.15.0', defaultImage: 'ghcr', ghcrPublished: true },
+    installer: { oldestHost: '1.11.0', newestHostBelow: '1.15.0', defaultImage: 'ghcr', ghcrPublished: true, exitCodes: 'unclassified' },
     etcd: { version: 'v3.6.11', line: '3.6', image: ETCD_IMAGE_K8S },
     upgradeApi: 'lifecycle',
     legacyUpgrade: { refusesUninstalled: true, preserveSkipsEtcdChecks: false, deprecated: true },
@@ -301,7 +303,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     goVersion: 'go1.26.5',
     latest: 'v1.14.1',
     kubernetes: { default: '1.37.0', oldest: '1.32', newest: '1.37' },
-    installer: { oldestHost: '1.12.0', newestHostBelow: '1.16.0', defaultImage: 'factory', ghcrPublished: false },
+    installer: { oldestHost: '1.12.0', newestHostBelow: '1.16.0', defaultImage: 'factory', ghcrPublished: false, exitCodes: 'classified' },
     etcd: { version: '3.7.1', line: '3.7', image: ETCD_IMAGE_K8S },
     upgradeApi: 'lifecycle',
     legacyUpgrade: { refusesUninstalled: true, preserveSkipsEtcdChecks: true, deprecated: true },

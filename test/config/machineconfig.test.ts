@@ -180,7 +180,7 @@ describe('machine config validation', () => {
   });
 
   it('finds the v1alpha1 document among several', () => {
-    const multi = `${base}---\napiVersion: v1alpha1\nkind: KubeletConfig\nclusterDNS: [3.3.3.3]\n`;
+    const multi = `${base}---\napiVersion: v1alpha1\nkind: KmsgLogConfig\nname: remote\nurl: tcp://10.0.0.9:514\n`;
     const cfg = parseMachineConfig(multi);
     expect(cfg.documents).toHaveLength(2);
     expect(cfg.machine.type).toBe('controlplane');
