@@ -7,6 +7,7 @@ import { controlSocketPath, fetchStatus, injectFault, serveControl } from '../si
 import { FAULTS, POWER_CUT_POINTS } from '../simulator/faults';
 import { DEFAULT_TALOS_VERSION, parseNodeCounts, SimulatedFleet, type NodeStatus } from '../simulator/fleet';
 import { loadTalosconfig, writeTalosconfig } from '../talos/talosconfig';
+import { profileFor } from '../releases/profiles';
 
 interface UpOptions {
   nodes: string;
@@ -71,7 +72,9 @@ async function up(opts: UpOptions): Promise<void> {
   if (opts.state !== 'maintenance' && opts.state !== 'bootstrapped') {
     throw new FleetError('invalid_option', `--state must be maintenance or bootstrapped, got "${opts.state}"`);
   }
-  if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.10.9, got "${opts.version}"`);
+  if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.14.1, got "${opts.version}"`);
+  // Each minor 1.9-1.14 runs with its own behaviour (src/releases/profiles.ts); others are refused here.
+  profileFor(opts.version);
   const dir = resolve(opts.dir);
   const socket = controlSocketPath(dir);
   const manifestPath = join(dir, 'sim.json');
@@ -143,7 +146,7 @@ export function registerSim(program: Command): void {
     .option('--nodes <counts>', 'how many control planes and workers, e.g. 3cp,2w', '3cp,2w')
     .option('--dir <dir>', 'directory for the nodes\' disks, etcd data, sim.json and talosconfig', '.sim')
     .option('--state <state>', 'maintenance (waiting for apply-config) or bootstrapped (installed, etcd bootstrapped)', 'bootstrapped')
-    .option('--version <version>', 'Talos version the nodes run', DEFAULT_TALOS_VERSION)
+    .option('--version <version>', 'Talos version the nodes run (any of 1.9-1.14, each with that minor\'s behaviour)', DEFAULT_TALOS_VERSION)
     .option('--time-scale <factor>', 'multiplies simulated durations: 1 is realistic, 0.01 is 100x faster', '1')
     .option('--base-address <ip>', 'loopback address of the first node; the others follow', '127.0.0.11')
     .option('--port <port>', 'Talos API port of every node (default 50000)')
