@@ -133,6 +133,8 @@ export interface VersionProfile {
   health: HealthProfile;
   cosi: CosiProfile;
   proxying: ProxyingProfile;
+  /** The gRPC services the node serves (of those this project speaks); any other answers `Unimplemented`. */
+  apiServices: readonly string[];
   /** Machine-config document kinds this minor registers beyond v1alpha1 (cumulative; talos-lines.md §3.1). */
   configKinds: readonly string[];
   /** The Go toolchain the release is built with, as Version reports it (the go directive of its pkg/machinery). */
@@ -203,6 +205,9 @@ const KINDS_1_14 = [
   ].map((k) => `${k}Config`),
 ];
 
+const SERVICES_1_10 = ['machine.MachineService', 'cluster.ClusterService', 'cosi.resource.State'];
+const SERVICES_1_13 = [...SERVICES_1_10, 'machine.ImageService', 'machine.LifecycleService'];
+
 const COSI_BASE = ['Versions.runtime.talos.dev', 'Nodenames.kubernetes.talos.dev', 'StaticPodStatuses.kubernetes.talos.dev'];
 const COSI_1_13 = [...COSI_BASE, 'APIServiceConfigs.runtime.talos.dev'];
 const COSI_1_14 = [...COSI_1_13, 'BootIDs.runtime.talos.dev', 'UnattendedInstallStatuses.runtime.talos.dev', 'ImageFactorySchematics.runtime.talos.dev'];
@@ -223,6 +228,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     health: HEALTH_1_10,
     cosi: { types: COSI_BASE, apiServerExtraArgsField: 7, finalControlPlaneConfigs: false },
     proxying: PROXY_ALL,
+    apiServices: SERVICES_1_10,
     configKinds: KINDS_1_10,
     configContract: 'single-v1alpha1',
   },
@@ -241,6 +247,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     health: HEALTH_1_10,
     cosi: { types: COSI_BASE, apiServerExtraArgsField: 7, finalControlPlaneConfigs: false },
     proxying: PROXY_ALL,
+    apiServices: SERVICES_1_10,
     configKinds: KINDS_1_10,
     configContract: 'single-v1alpha1',
   },
@@ -259,6 +266,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     health: HEALTH_1_10,
     cosi: { types: COSI_BASE, apiServerExtraArgsField: 7, finalControlPlaneConfigs: false },
     proxying: PROXY_ALL,
+    apiServices: SERVICES_1_10,
     configKinds: KINDS_1_11,
     configContract: 'single-v1alpha1',
   },
@@ -277,6 +285,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     health: HEALTH_1_10,
     cosi: { types: COSI_BASE, apiServerExtraArgsField: 7, finalControlPlaneConfigs: false },
     proxying: PROXY_ALL,
+    apiServices: SERVICES_1_10,
     configKinds: KINDS_1_12,
     configContract: 'v1alpha1-hostname',
   },
@@ -295,6 +304,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     health: HEALTH_1_13,
     cosi: { types: COSI_1_13, apiServerExtraArgsField: 13, finalControlPlaneConfigs: false },
     proxying: { nodesAllowedFor: NODES_ALLOWLIST, nodesDeprecated: false },
+    apiServices: SERVICES_1_13,
     configKinds: KINDS_1_13,
     configContract: 'v1alpha1-hostname',
   },
@@ -313,6 +323,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     health: HEALTH_1_13,
     cosi: { types: COSI_1_14, apiServerExtraArgsField: 13, finalControlPlaneConfigs: true },
     proxying: { nodesAllowedFor: NODES_ALLOWLIST, nodesDeprecated: true },
+    apiServices: SERVICES_1_13,
     configKinds: KINDS_1_14,
     configContract: 'multidoc-1.14',
   },

@@ -671,6 +671,8 @@ export class SimulatedNode {
       this.saveBoot();
     }, actorId);
     await this.phase('reboot', () => this.rebootNow(signal, actorId), actorId);
+    // A fatal error of the installer reboots the node onto its current version; the sequence reports it.
+    if (failure) throw new Error(`upgrade failed: ${failure}`);
   }
 
   /** LifecycleService: the installer wrote `version` into the other boot slot; the next boot runs it. */

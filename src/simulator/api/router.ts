@@ -93,7 +93,9 @@ function local(node: SimulatedNode, method: MethodInfo, impl: Impl, call: (ctx: 
   };
 }
 
-function implementation(method: MethodInfo, clock: SimClock): Impl | undefined {
+function implementation(method: MethodInfo, clock: SimClock, node: SimulatedNode): Impl | undefined {
+  // A service the node's Talos does not have (ImageService before 1.13, say) is unknown to its gRPC server.
+  if (!node.profile.apiServices.includes(method.service)) return undefined;
   switch (method.service) {
     case 'machine.MachineService':
       return machineHandlers[method.name] ?? etcdHandlers[method.name];
@@ -128,7 +130,7 @@ export function nodeRouter(node: SimulatedNode, fleet: FleetView, clock: SimCloc
       // 1.13+: apid itself, with node routing disabled (node/nodes ignored) and every caller os:reader.
       const readerRoles = ['os:reader'];
       if (!isAllowed(method.path, readerRoles, node.version, true)) return refused(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
-      const impl = apidMaintenanceHandlers[method.path] ?? implementation(method, clock);
+      const impl = apidMaintenanceHandlers[method.path] ?? implementation(method, clock, node);
       if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, `method ${method.name} is not implemented by the simulator`));
       return local(node, method, impl, (c) => ({ node, roles: readerRoles, ctx: c, fleet }));
     }
@@ -152,7 +154,8 @@ export function nodeRouter(node: SimulatedNode, fleet: FleetView, clock: SimCloc
       }
     }
     if (!isAllowed(method.path, roles, node.version, false)) return refused(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
-    const impl = implementation(method, clock);
+    const impl = implementation(method, clock, node);
+    if (!impl && !node.profile.apiServices.includes(method.service)) return refused(method, new GrpcError(Code.UNIMPLEMENTED, `unknown service ${method.service}`));
     if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, `method ${method.name} is not implemented by the simulator`));
     return local(node, method, impl, (c) => ({ node, roles, ctx: c, fleet }));
   };
