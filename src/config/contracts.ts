@@ -6,7 +6,7 @@ import { renderControlPlane, renderWorker, type RenderInput } from './render';
 /**
  * The documents `talosctl gen config` writes for each version contract (talos-lines.md §3.2): one v1alpha1 document up
  * to 1.11; 1.12/1.13 without the features locked on (rbac, stable hostname, ext key usage) and with a HostnameConfig;
- * 1.14 with most of v1alpha1 moved to its own documents (28 for a control plane, 14 for a worker). Checked against
+ * 1.14 with most of v1alpha1 moved to its own documents (v1alpha1 and 28 more for a control plane, 14 more for a worker). Checked against
  * upstream's generator by the golden files in test/golden/.
  */
 
