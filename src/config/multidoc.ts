@@ -17,9 +17,13 @@ export interface MovedField {
   conflict: string;
 }
 
-/** Fields whose document, when present, must be the only place they are set. */
+/**
+ * Fields whose document, when present, must be the only place they are set. The hostname and kube-apiserver messages
+ * are upstream's (V1Alpha1ConflictValidate of HostnameConfig in 1.12, KubeAPIServerConfig in 1.14); the others
+ * follow their pattern.
+ */
 export const MOVED_FIELDS: readonly MovedField[] = [
-  { path: 'machine.network.hostname', kind: 'HostnameConfig', conflict: 'static hostname is already set in v1alpha1 config (.machine.network.hostname)' },
+  { path: 'machine.network.hostname', kind: 'HostnameConfig', conflict: 'static hostname is already set in v1alpha1 config' },
   { path: 'machine.install', kind: 'UnattendedInstallConfig', conflict: 'install config is already set in v1alpha1 config (.machine.install)' },
   { path: 'machine.kubelet', kind: 'KubeletConfig', conflict: 'kubelet config is already set in v1alpha1 config (.machine.kubelet)' },
   { path: 'cluster.apiServer', kind: 'KubeAPIServerConfig', conflict: 'kube-apiserver config is already set in v1alpha1 config (.cluster.apiServer)' },
@@ -82,4 +86,17 @@ export function multidocFields(docs: ConfigDocument[]) {
     hostname: str(documentOfKind(docs, 'HostnameConfig')?.hostname),
     kubernetesCa: caCert ? { crt: b64(caCert), ...(str(issuing?.key) ? { key: b64(str(issuing?.key)!) } : {}) } : undefined,
   };
+}
+
+/**
+ * For `gen config`: a patch that set a v1alpha1 field the chosen contract moved to its own document. Says where the
+ * field lives now, so the user can patch that document instead.
+ */
+export function movedFieldProblems(docs: ConfigDocument[], contract: string): Problem[] {
+  const v1alpha1 = docs.find((d) => d.version === 'v1alpha1');
+  if (!v1alpha1) return [];
+  return conflictProblems(v1alpha1, docs).map((p) => {
+    const kind = MOVED_FIELDS.find((f) => f.path === p.path)!.kind;
+    return { path: p.path, message: `the ${contract} contract moved this field to the ${kind} document: patch that document instead (apiVersion: v1alpha1, kind: ${kind})` };
+  });
 }
