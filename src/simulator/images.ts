@@ -52,7 +52,7 @@ export class ImageStore {
     const problem = registryProblem(ref);
     if (problem) throw new GrpcError(Code.NOT_FOUND, `error pulling image "${ref}": ${problem}`);
     let store = this.stores.get(key(c));
-    if (!store) this.stores.set(key(c), (store = new Map()));
+    if (!store) this.stores.set(key(c), (store = new Map<string, StoredImage>()));
     const found = store.get(ref);
     if (found) return found;
     const image = { name: ref, digest: `sha256:${Buffer.from(ref).toString('hex').padEnd(64, '0').slice(0, 64)}`, size: 80 * 1024 * 1024, createdAt: Date.now() };

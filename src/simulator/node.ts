@@ -541,14 +541,15 @@ export class SimulatedNode {
       const image = cfg.machine.install.image ?? '';
       const target = imageTag(image);
       // 1.14's UnattendedInstallConfig: a controller installs (the boot goes on, no INSTALLING stage) and reports its phases.
-      const unattended = cfg.machine.install.unattended ? (this.unattended = { image, phase: 'PENDING' as UnattendedPhase, error: '' }) : undefined;
-      this.setStage(unattended ? 'BOOTING' : 'INSTALLING');
-      if (unattended) unattended.phase = 'INSTALLING';
+      const status: SimulatedNode['unattended'] = cfg.machine.install.unattended ? { image, phase: 'PENDING', error: '' } : undefined;
+      if (status) this.unattended = status;
+      this.setStage(status ? 'BOOTING' : 'INSTALLING');
+      if (status) status.phase = 'INSTALLING';
       await this.env.clock.sleep(this.env.clock.timings.installMs, 1, signal);
       this.installed = { current: target && parseSemVer(target) ? target : this.spec.isoVersion };
       this.saveBoot();
       this.saveConfig(yaml);
-      if (unattended) unattended.phase = 'WAITING_FOR_REBOOT';
+      if (status) status.phase = 'WAITING_FOR_REBOOT';
       await this.rebootNow(signal, '');
     });
   }

@@ -191,6 +191,9 @@ export class TalosClient implements TalosApi {
       if (err.code === 'unimplemented') return [];
       throw err;
     });
+    // A target whose version is unknown (it did not answer) might be a 1.14 node: nothing is sent.
+    const unknown = replies.find((r) => r.error);
+    if (unknown?.error) throw unknown.error;
     const removed = replies.flatMap((r) => {
       const tag = r.value?.version?.tag;
       const profile = tag ? tryProfile(tag) : undefined;

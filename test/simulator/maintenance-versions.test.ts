@@ -47,21 +47,21 @@ describe('maintenance mode on every version', () => {
   });
 
   it('answers Version on 1.14 (without features) where 1.10 says Unimplemented', async () => {
-    await expect(insecure(n10).version()).rejects.toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/API is not implemented in maintenance mode/) });
+    await expect(insecure(n10).version()).rejects.toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/API is not implemented in maintenance mode/) as unknown });
     const v = onlyValue(await insecure(n14).version());
     expect(v.version!.tag).toBe('v1.14.1');
     expect(v.features).toBeNull();
   });
 
   it('gives every 1.14 caller os:reader: Reboot is not authorized, where 1.10 does not serve it at all', async () => {
-    await expect(insecure(n14).reboot()).rejects.toMatchObject({ code: 'permission_denied', message: expect.stringMatching(/not authorized/) });
+    await expect(insecure(n14).reboot()).rejects.toMatchObject({ code: 'permission_denied', message: expect.stringMatching(/not authorized/) as unknown });
     await expect(insecure(n10).reboot()).rejects.toMatchObject({ code: 'unimplemented' });
   });
 
   it('serves 1.14 locally whatever `node` says, and reports routing off and every caller a reader', async () => {
     expect(onlyValue(await insecure(n14).version({ node: n10 })).version!.tag).toBe('v1.14.1');
     expect(await insecure(n14).apiServiceConfigs({})).toEqual([
-      expect.objectContaining({ nodeRoutingDisabled: true, readonlyRoleMode: true, skipVerifyingClientCert: true }),
+      expect.objectContaining({ nodeRoutingDisabled: true, readonlyRoleMode: true, skipVerifyingClientCert: true }) as unknown,
     ]);
   });
 
@@ -76,7 +76,7 @@ describe('maintenance mode on every version', () => {
     const { controlplane } = await generated(n10, 'v1.14', readFileSync(join(__dirname, '..', 'golden', 'talosctl-v1.10', 'secrets.yaml'), 'utf8'));
     await expect(insecure(n10).applyConfiguration({ data: controlplane, mode: 'AUTO' })).rejects.toMatchObject({
       code: 'invalid_argument',
-      message: expect.stringMatching(/"DiscoveryServiceConfig" "v1alpha1": not registered/),
+      message: expect.stringMatching(/"DiscoveryServiceConfig" "v1alpha1": not registered/) as unknown,
     });
     expect((await insecure(n10).machineStatus({})).stage).toBe('MACHINE_STAGE_MAINTENANCE');
   });
@@ -92,7 +92,7 @@ describe('configs from gen config, applied in maintenance mode', () => {
     const admin = TalosClient.withIdentity(contextIdentity(gen.talosconfig).identity!, { endpoints: [n14], timeoutMs: 10_000 });
     clients.push(admin);
     await waitUntil('the 1.14 node to answer over mutual TLS', whileRetryable(async () => onlyValue(await admin.version()).version!.tag === 'v1.14.1', (err) => (err as { code?: string }).code === 'tls_failed'), 60_000);
-    expect(await admin.unattendedInstallStatus({})).toMatchObject({ phase: 'UNATTENDED_INSTALL_PHASE_INSTALLED', image: expect.stringMatching(/^factory\.talos\.dev\/metal-installer\//) });
+    expect(await admin.unattendedInstallStatus({})).toMatchObject({ phase: 'UNATTENDED_INSTALL_PHASE_INSTALLED', image: expect.stringMatching(/^factory\.talos\.dev\/metal-installer\//) as unknown });
     expect(await admin.imageFactorySchematic({})).toMatchObject({ schematicId: '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba' });
     await waitUntil('etcd to wait for bootstrap', whileRetryable(async () => onlyValue(await admin.serviceList()).services.find((s) => s.id === 'etcd')?.state === 'Preparing'), 30_000);
     onlyValue(await admin.bootstrap());

@@ -42,19 +42,19 @@ describe('a mixed-version fleet', () => {
 
   it('refuses Bootstrap on a worker as each version does: FailedPrecondition up to 1.12, Unimplemented from 1.13', async () => {
     const errorOf = async (node: string) => (await client.bootstrap({}, { node }).catch((err: unknown) => err)) as { code: string; message: string };
-    expect(await errorOf(w12)).toMatchObject({ code: 'failed_precondition', message: expect.stringMatching(/bootstrap can only be performed on a control plane node/) });
-    expect(await errorOf(w14)).toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/bootstrap is only available on control plane nodes/) });
+    expect(await errorOf(w12)).toMatchObject({ code: 'failed_precondition', message: expect.stringMatching(/bootstrap can only be performed on a control plane node/) as unknown });
+    expect(await errorOf(w14)).toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/bootstrap is only available on control plane nodes/) as unknown });
   });
 
   it('runs the health check on a 1.12 worker but refuses it on a 1.14 worker', async () => {
     const on14 = await collect(client.healthCheck({ waitTimeoutMs: 5_000 }, { node: w14 })).catch((err: unknown) => err);
-    expect(on14).toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/cluster health check is only available on control plane nodes/) });
+    expect(on14).toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/cluster health check is only available on control plane nodes/) as unknown });
     const on12 = await collect(client.healthCheck({ waitTimeoutMs: 20_000 }, { node: w12 }));
     expect(on12.map((m) => m.value?.message).at(-1)).toBe('waiting for all k8s nodes to report schedulable: OK');
   });
 
   it('serves ImageService and LifecycleService only from 1.13: a 1.12 node does not know them', async () => {
-    await expect(client.imagePull({ image: defaultInstallerImage('v1.12.7') }, { node: w12 })).rejects.toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/unknown service machine.ImageService/) });
+    await expect(client.imagePull({ image: defaultInstallerImage('v1.12.7') }, { node: w12 })).rejects.toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/unknown service machine.ImageService/) as unknown });
     expect(await client.imageList({ driver: 'CRI', namespace: 'NS_SYSTEM' }, { node: w13 })).toEqual([]);
   });
 
@@ -101,7 +101,7 @@ describe('upgrades through LifecycleService (1.13+)', () => {
     await client.imagePull({ image, containerd: { driver: 'CRI', namespace: 'NS_CRI' } }, { node: w13 });
     await expect(collect(client.lifecycleUpgrade({ image }, { node: w13 }))).rejects.toMatchObject({
       code: 'internal',
-      message: expect.stringMatching(/not found in containerd store/),
+      message: expect.stringMatching(/not found in containerd store/) as unknown,
     });
   });
 
@@ -109,10 +109,10 @@ describe('upgrades through LifecycleService (1.13+)', () => {
     const image = defaultInstallerImage('v1.14.1');
     await client.imagePull({ image }, { node: w13 });
     const first = client.lifecycleUpgrade({ image }, { node: w13 });
-    expect((await first.next()).value).toMatchObject({ line: expect.stringMatching(/running installer/) });
+    expect((await first.next()).value).toMatchObject({ line: expect.stringMatching(/running installer/) as unknown });
     await expect(collect(client.lifecycleUpgrade({ image }, { node: w13 }))).rejects.toMatchObject({
       code: 'failed_precondition',
-      message: expect.stringMatching(/another installation\/upgrade is already in progress/),
+      message: expect.stringMatching(/another installation\/upgrade is already in progress/) as unknown,
     });
     const rest = await collect(first);
     expect(rest.at(-1)).toEqual({ exitCode: 0 });
@@ -130,7 +130,7 @@ describe('upgrades through LifecycleService (1.13+)', () => {
       failure = err;
     }
     expect(failure).toBeInstanceOf(InstallerFailedError);
-    expect(failure).toMatchObject({ code: 'installer_failed', exitCode: 1, retryable: false, message: expect.stringMatching(/host version 1.13.3 is too new to downgrade to Talos 1.11.6/) });
+    expect(failure).toMatchObject({ code: 'installer_failed', exitCode: 1, retryable: false, message: expect.stringMatching(/host version 1.13.3 is too new to downgrade to Talos 1.11.6/) as unknown });
     expect(lines.at(-1)).toBe('error: host version 1.13.3 is too new to downgrade to Talos 1.11.6');
   });
 
@@ -143,7 +143,7 @@ describe('upgrades through LifecycleService (1.13+)', () => {
     await expect(collect(client.lifecycleUpgrade({ image }, { node: w13 }))).rejects.toMatchObject({
       code: 'installer_failed',
       exitCode: 2,
-      message: expect.stringMatching(/exited with code 2 \(invalid input\): error: version of Kubernetes 1.31.4 is too old to be used with Talos 1.14.1/),
+      message: expect.stringMatching(/exited with code 2 \(invalid input\): error: version of Kubernetes 1.31.4 is too old to be used with Talos 1.14.1/) as unknown,
     });
   });
 
@@ -173,7 +173,7 @@ describe('the legacy MachineService.Upgrade', () => {
     const before = await client.bootId({ node: w14 });
     await expect(client.upgrade({ image: 'docker.io/library/nginx:v1.14.2' }, { node: w14 })).rejects.toMatchObject({
       code: 'unknown',
-      message: expect.stringMatching(/error validating installer image "docker.io\/library\/nginx:v1.14.2": not a Talos installer image/),
+      message: expect.stringMatching(/error validating installer image "docker.io\/library\/nginx:v1.14.2": not a Talos installer image/) as unknown,
     });
     expect(await client.bootId({ node: w14 })).toBe(before);
   });
@@ -187,7 +187,7 @@ describe('apply modes per version', () => {
     const before = calls('w-3', 'ApplyConfiguration').length;
     await expect(client.applyConfiguration({ data: await client.machineConfig({ node: w14 }), mode: 'REBOOT' }, { node: w14 })).rejects.toMatchObject({
       code: 'apply_mode_unsupported',
-      message: expect.stringMatching(/mode REBOOT is not supported by .* \(v1.14.2\): use AUTO or NO_REBOOT/),
+      message: expect.stringMatching(/mode REBOOT is not supported by .* \(v1.14.2\): use AUTO or NO_REBOOT/) as unknown,
     });
     expect(calls('w-3', 'ApplyConfiguration')).toHaveLength(before);
   });
@@ -218,14 +218,14 @@ describe('apply modes per version', () => {
 
   it('refuses NO_REBOOT for a change that needs a reboot on 1.13, as 1.10-1.13 do', async () => {
     const data = (await client.machineConfig({ node: w13 })).replace('disk: /dev/sda', 'disk: /dev/sdc');
-    await expect(client.applyConfiguration({ data, mode: 'NO_REBOOT' }, { node: w13 })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/needs a reboot/) });
+    await expect(client.applyConfiguration({ data, mode: 'NO_REBOOT' }, { node: w13 })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/needs a reboot/) as unknown });
   });
 
   it('refuses a document kind the node\'s version does not register, and keeps its config', async () => {
     const data = `${await client.machineConfig({ node: w13 })}---\napiVersion: v1alpha1\nkind: KubeletConfig\nimage: ghcr.io/siderolabs/kubelet:v1.33.6\n`;
     await expect(client.applyConfiguration({ data, mode: 'NO_REBOOT' }, { node: w13 })).rejects.toMatchObject({
       code: 'invalid_argument',
-      message: expect.stringMatching(/failed to parse config: "KubeletConfig" "v1alpha1": not registered/),
+      message: expect.stringMatching(/failed to parse config: "KubeletConfig" "v1alpha1": not registered/) as unknown,
     });
     expect(await client.machineConfig({ node: w13 })).not.toContain('KubeletConfig');
   });

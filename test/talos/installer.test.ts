@@ -35,6 +35,6 @@ describe('installer output from LifecycleService', () => {
   });
 
   it('fails a stream that ends without an exit code (the node went away mid-install)', async () => {
-    expect((await run(line('installing'))).error).toMatchObject({ code: 'unexpected_reply', message: expect.stringMatching(/ended without an exit code \(last line: installing\)/) });
+    expect((await run(line('installing'))).error).toMatchObject({ code: 'unexpected_reply', message: expect.stringMatching(/ended without an exit code \(last line: installing\)/) as unknown });
   });
 });

@@ -38,7 +38,7 @@ export function checkDocumentKinds(yaml: string, profile: VersionProfile): void 
   for (const d of docs) {
     if (typeof d.kind !== 'string') continue;
     if (!profile.configKinds.includes(d.kind)) {
-      throw new GrpcError(Code.INVALID_ARGUMENT, `failed to parse config: "${d.kind}" "${String(d.apiVersion ?? '')}": not registered`);
+      throw new GrpcError(Code.INVALID_ARGUMENT, `failed to parse config: "${d.kind}" "${typeof d.apiVersion === 'string' ? d.apiVersion : ''}": not registered`);
     }
   }
 }
