@@ -5,7 +5,8 @@ import { renderControlPlane, renderWorker, type RenderInput } from './render';
 
 /**
  * The documents `talosctl gen config` writes for each version contract (talos-lines.md §3.2): one v1alpha1 document up
- * to 1.11; 1.12/1.13 without the features locked on (rbac, stable hostname, ext key usage) and with a HostnameConfig;
+ * to 1.11; 1.12/1.13 without the features locked on (rbac, stable hostname, ext key usage) and with a HostnameConfig
+ * (1.13 also without the empty `machine.network`);
  * 1.14 with most of v1alpha1 moved to its own documents (v1alpha1 and 28 more for a control plane, 14 more for a worker). Checked against
  * upstream's generator by the golden files in test/golden/.
  */
@@ -15,10 +16,14 @@ type Role = 'controlplane' | 'worker';
 const doc = (kind: string, body: Record<string, unknown>): ConfigDocument => ({ apiVersion: 'v1alpha1', kind, ...body });
 const b64 = (pem: string): string => Buffer.from(pem, 'utf8').toString('base64');
 
-/** The 1.12/1.13 shape: the 1.11 v1alpha1 document without what is now locked on, plus HostnameConfig. */
-function hostnameContract(input: RenderInput, role: Role): ConfigDocument[] {
+/**
+ * The 1.12/1.13 shape: the 1.11 v1alpha1 document without what is now locked on, plus HostnameConfig; 1.13 no longer
+ * writes the empty `machine.network` (checked against talosctl 1.13.0).
+ */
+function hostnameContract(input: RenderInput, role: Role, emptyNetwork: boolean): ConfigDocument[] {
   const v1 = role === 'controlplane' ? renderControlPlane(input) : renderWorker(input);
   const machine = v1.machine as Record<string, Record<string, unknown>>;
+  if (!emptyNetwork) delete machine.network;
   const { rbac: _rbac, stableHostname: _stable, apidCheckExtKeyUsage: _eku, ...features } = machine.features!;
   machine.features = features;
   machine.install = { ...machine.install, grubUseUKICmdline: true };
@@ -123,7 +128,9 @@ export function renderContract(profile: VersionProfile, input: RenderInput, role
     case 'single-v1alpha1':
       return [role === 'controlplane' ? renderControlPlane(input) : renderWorker(input)];
     case 'v1alpha1-hostname':
-      return hostnameContract(input, role);
+      return hostnameContract(input, role, true);
+    case 'v1alpha1-hostname-no-network':
+      return hostnameContract(input, role, false);
     case 'multidoc-1.14':
       return multidocContract(input, role);
   }

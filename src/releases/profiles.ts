@@ -140,7 +140,7 @@ export interface VersionProfile {
   /** The Go toolchain the release is built with, as Version reports it (the go directive of its pkg/machinery). */
   goVersion: string;
   /** The machine-config contract `gen config` writes for this minor. */
-  configContract: 'single-v1alpha1' | 'v1alpha1-hostname' | 'multidoc-1.14';
+  configContract: 'single-v1alpha1' | 'v1alpha1-hostname' | 'v1alpha1-hostname-no-network' | 'multidoc-1.14';
 }
 
 const ETCD_IMAGE_GCR = 'gcr.io/etcd-development/etcd';
@@ -306,7 +306,7 @@ const PROFILES: Readonly<Record<TalosMinor, VersionProfile>> = {
     proxying: { nodesAllowedFor: NODES_ALLOWLIST, nodesDeprecated: false },
     apiServices: SERVICES_1_13,
     configKinds: KINDS_1_13,
-    configContract: 'v1alpha1-hostname',
+    configContract: 'v1alpha1-hostname-no-network',
   },
   '1.14': {
     minor: '1.14',

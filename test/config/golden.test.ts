@@ -60,3 +60,14 @@ describe.each(['1.12', '1.14'])('byte compatibility with upstream\'s generator f
     expect(cp.machine.install.image).toBe(minor === '1.14' ? 'factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.14.1' : 'ghcr.io/siderolabs/installer:v1.12.7');
   });
 });
+
+/** Files a real talosctl 1.13.0 wrote from the same bundle (test/golden/talosctl-v1.13/README.md says how). */
+describe('byte compatibility with talosctl 1.13 for the v1.13 contract', () => {
+  it('generates exactly the controlplane.yaml and worker.yaml talosctl 1.13 wrote: 1.12\'s shape without the empty machine.network', async () => {
+    const dir = join(__dirname, '..', 'golden', 'talosctl-v1.13');
+    const generated = await generateMachineConfigs({ clusterName: 'golden', endpoint: 'https://10.5.0.10:6443', secrets: parseSecretsBundle(golden('secrets.yaml'), 'golden secrets.yaml'), talosVersion: 'v1.13' });
+    expect(generated.controlplane).toBe(readFileSync(join(dir, 'controlplane.yaml'), 'utf8'));
+    expect(generated.worker).toBe(readFileSync(join(dir, 'worker.yaml'), 'utf8'));
+    expect(parseMachineConfig(generated.worker, 'worker.yaml').raw.machine).not.toHaveProperty('network');
+  });
+});
