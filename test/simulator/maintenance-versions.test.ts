@@ -99,6 +99,9 @@ describe('configs from gen config, applied in maintenance mode', () => {
     await waitUntil('etcd to be healthy', whileRetryable(async () => !!onlyValue(await admin.serviceList()).services.find((s) => s.id === 'etcd')?.health?.healthy), 60_000);
     expect(onlyValue(await admin.etcdStatus()).memberStatus!.protocolVersion).toMatch(/^3\.7\./);
     expect(await admin.nodename({})).toMatchObject({ nodename: 'cp-3' });
+    const pods = await admin.staticPodStatuses({});
+    expect(pods.map((p) => p.id).sort()).toEqual(['kube-system/kube-apiserver-cp-3', 'kube-system/kube-controller-manager-cp-3', 'kube-system/kube-scheduler-cp-3']);
+    expect(pods.every((p) => p.podStatus.phase === 'Running')).toBe(true);
   });
 
   it('installs a 1.12 node from the 1.12 config (HostnameConfig), replying as the 1.12 maintenance service does', async () => {
