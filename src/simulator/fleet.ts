@@ -6,7 +6,10 @@ import type { SecretsBundle } from '../config/secrets';
 import { decodePair, machineCertificateAuthority } from '../config/machineconfig';
 import { renderNodeConfig } from '../config/node';
 import { FleetError } from '../errors';
-import { requireTool } from '../tools/binaries';
+import { requireEtcd, requireTool } from '../tools/binaries';
+import type { EtcdLine } from '../tools/catalog';
+import { compareSemVer, parseSemVer } from '../releases/versions';
+import { defaultInstallerImage } from '../releases/images';
 import { TalosClient } from '../talos/client';
 import { spkiFingerprint } from '../talos/credentials';
 import { allValues } from '../talos/replies';
@@ -29,6 +32,8 @@ export interface FleetNodeSpec {
   role: NodeRole;
   address: string;
   port?: number;
+  /** Talos version of this node's ISO (and of its install when pre-provisioned); default: the fleet's. A fleet may mix versions. */
+  version?: string;
 }
 
 export interface SimulatedFleetOptions {
@@ -40,7 +45,7 @@ export interface SimulatedFleetOptions {
   /** Multiplies every simulated duration: 1 is realistic, 0.01 makes a 15 s boot take 150 ms. */
   timeScale?: number;
   timings?: Partial<Timings>;
-  /** etcd and etcdctl binaries; found with {@link requireTool} by default. */
+  /** etcd and etcdctl binaries for every node whatever its version; by default each node runs its Talos version's etcd line ({@link requireEtcd}). */
   tools?: { etcd: string; etcdctl: string };
 }
 
@@ -123,6 +128,7 @@ export class SimulatedFleet implements FleetView {
   private readonly upgradeLocks = new Map<string, string>();
   private readonly proxies = new Map<SimulatedNode, ApidProxy>();
   private readonly lock: FleetDirLock;
+  private readonly etcdTools: NodeEnvironment['etcdTools'];
 
   /**
    * Reads the nodes' disks under `options.dir`, after taking the directory's lock: one fleet per directory, so a
@@ -131,6 +137,13 @@ export class SimulatedFleet implements FleetView {
   constructor(readonly options: SimulatedFleetOptions) {
     this.clock = new SimClock(options.timeScale ?? 1, { ...DEFAULT_TIMINGS, ...options.timings });
     const tools = options.tools ?? { etcd: requireTool('etcd'), etcdctl: requireTool('etcdctl') };
+    const lines = new Map<EtcdLine, { etcd: string; etcdctl: string; etcdutl?: string }>();
+    this.etcdTools = (line) => {
+      if (options.tools) return options.tools;
+      let found = lines.get(line);
+      if (!found) lines.set(line, (found = requireEtcd(line)));
+      return found;
+    };
     const seen = new Set<string>();
     for (const spec of options.nodes) {
       for (const key of [spec.name, spec.address]) {
@@ -152,6 +165,7 @@ export class SimulatedFleet implements FleetView {
       clock: this.clock,
       etcdBin: tools.etcd,
       etcdctlBin: tools.etcdctl,
+      etcdTools: (line) => this.etcdTools(line),
       startServer: (node, tls) => this.startServer(node, tls),
       issueFromClusterCa: (node, opts) => this.trustd(node, opts),
       etcdJoinTargets: (node) => this.etcdJoinTargets(node),
@@ -166,7 +180,7 @@ export class SimulatedFleet implements FleetView {
       },
     };
     const dir = join(this.options.dir, 'nodes', spec.name);
-    const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: this.options.version ?? DEFAULT_TALOS_VERSION, dir }, env);
+    const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: spec.version ?? this.options.version ?? DEFAULT_TALOS_VERSION, dir }, env);
     this.byName.set(spec.name, node);
   }
 
@@ -257,18 +271,19 @@ export class SimulatedFleet implements FleetView {
   async provisionCluster(opts: { clusterName: string; endpoint?: string; secrets?: SecretsBundle }): Promise<Talosconfig> {
     const controlPlanes = this.nodes().filter((n) => n.spec.role === 'controlplane');
     if (!controlPlanes.length) throw new FleetError('invalid_nodes', 'a bootstrapped cluster needs at least one control plane node');
-    const version = this.options.version ?? DEFAULT_TALOS_VERSION;
+    // One config for a mixed fleet, for the contract of its oldest node: a node rejects documents it does not know.
+    const version = this.nodes().map((n) => n.spec.isoVersion).sort((a, b) => compareSemVer(parseSemVer(a)!, parseSemVer(b)!))[0]!;
     const generated = await generateMachineConfigs({
       clusterName: opts.clusterName,
       endpoint: opts.endpoint ?? `https://${controlPlanes[0]!.spec.address}:6443`,
       talosVersion: version,
-      installImage: `ghcr.io/siderolabs/installer:${version}`,
+      installImage: defaultInstallerImage(version),
       talosconfigEndpoints: controlPlanes.map((n) => n.spec.address),
       ...(opts.secrets ? { secrets: opts.secrets } : {}),
     });
     for (const node of this.nodes()) {
       const base = node.spec.role === 'controlplane' ? generated.controlplane : generated.worker;
-      node.preinstall(version, renderNodeConfig(base, { hostname: node.name }, [], `config of ${node.name}`));
+      node.preinstall(node.spec.isoVersion, renderNodeConfig(base, { hostname: node.name }, [], `config of ${node.name}`));
     }
     return generated.talosconfig;
   }

@@ -30,10 +30,15 @@ export interface TestFleet {
   stop(): Promise<void>;
 }
 
-/** Starts a simulated fleet in a temporary directory; `bootstrapped` installs it and bootstraps etcd first. */
-export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string; secrets?: SecretsBundle; clusterName?: string }): Promise<TestFleet> {
+/**
+ * Starts a simulated fleet in a temporary directory; `bootstrapped` installs it (with `secrets` when given) and
+ * bootstraps etcd first; `versions` mixes Talos versions by node name.
+ */
+export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string; versions?: Record<string, string>; secrets?: SecretsBundle; clusterName?: string }): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-test-'));
-  const fleet = new SimulatedFleet({ dir, nodes: parseNodeCounts(opts.nodes, baseAddress()), timeScale: TEST_TIME_SCALE, ...(opts.version ? { version: opts.version } : {}) });
+  // `versions` gives single nodes their own Talos version (a mixed-version fleet), by name.
+  const nodes = parseNodeCounts(opts.nodes, baseAddress()).map((n) => (opts.versions?.[n.name] ? { ...n, version: opts.versions[n.name] } : n));
+  const fleet = new SimulatedFleet({ dir, nodes, timeScale: TEST_TIME_SCALE, ...(opts.version ? { version: opts.version } : {}) });
   const clients: TalosClient[] = [];
   let talosconfig: Talosconfig | undefined;
   try {
