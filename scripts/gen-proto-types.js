@@ -10,7 +10,7 @@ const root = join(__dirname, '..');
 const protoDir = join(root, 'src', 'talos', 'proto');
 const outDir = join(root, 'src', 'talos', 'generated');
 // Keep in step with the conversion options in src/talos/codec.ts.
-const files = ['machine/machine.proto', 'cluster/cluster.proto', 'v1alpha1/state.proto', 'resource/config/config.proto', 'resource/definitions/runtime/runtime.proto'];
+const files = ['machine/machine.proto', 'machine/image.proto', 'machine/lifecycle.proto', 'cluster/cluster.proto', 'v1alpha1/state.proto', 'resource/config/config.proto', 'resource/definitions/runtime/runtime.proto', 'resource/definitions/k8s/k8s.proto'];
 const options = ['--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--grpcLib', '@grpc/grpc-js'];
 
 function generate(dir) {

@@ -1,12 +1,16 @@
 import type { ActivityDeps } from './deps';
+import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
 import { notifyActivities } from './notify';
+import { upgradeActivities } from './upgrade';
 
 /** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
   return wrapActivities({
     ...installActivities(deps),
+    ...upgradeActivities(deps),
+    ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
   });
 }

@@ -2,10 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { FleetError } from '../errors';
 import { registerSim } from './sim';
 import { registerGen } from './gen';
+import { registerBot } from './bot';
 import { registerDev } from './dev';
 import { registerInventory } from './inventory';
 import { registerRunVerbs } from './runs';
 import { registerStatus } from './status';
+import { registerUpgrade } from './upgrade';
+import { registerApply } from './apply';
 import { registerWorker } from './worker';
 
 /** Builds the `talos-fleet` command; each verb lives in its own file and registers itself here. */
@@ -16,9 +19,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDev(program);
   registerRunVerbs(program);
+  registerUpgrade(program);
+  registerApply(program);
   registerStatus(program);
   registerInventory(program);
   registerWorker(program);
+  registerBot(program);
   registerSim(program);
   registerGen(program);
   return program;

@@ -5,11 +5,13 @@ import { join, resolve } from 'node:path';
 import { FleetError } from '../errors';
 import { controlSocketPath, fetchStatus, injectFault, serveControl } from '../simulator/control';
 import { FAULTS, POWER_CUT_POINTS } from '../simulator/faults';
-import { DEFAULT_TALOS_VERSION, parseNodeCounts, SimulatedFleet, type NodeStatus } from '../simulator/fleet';
+import { DEFAULT_TALOS_VERSION, parseNodeCounts, SimulatedFleet, type FleetNodeSpec, type NodeStatus } from '../simulator/fleet';
 import { loadTalosconfig, writeTalosconfig } from '../talos/talosconfig';
+import { profileFor } from '../releases/profiles';
 
 interface UpOptions {
   nodes: string;
+  nodeVersion: string[];
   dir: string;
   state: string;
   version: string;
@@ -75,17 +77,33 @@ async function writeKubeconfig(dir: string, fleet: SimulatedFleet): Promise<stri
   return path;
 }
 
+/** `--node-version NAME=VERSION`: a mixed-version fleet, each such node on its own Talos version. */
+function withNodeVersions(nodes: FleetNodeSpec[], specs: string[]): FleetNodeSpec[] {
+  const versions = new Map<string, string>();
+  for (const spec of specs) {
+    const [name, version] = spec.split('=', 2);
+    if (!name || !version || !nodes.some((n) => n.name === name)) {
+      throw new FleetError('invalid_option', `--node-version ${spec}: expected NAME=VERSION with NAME one of ${nodes.map((n) => n.name).join(', ')}`);
+    }
+    profileFor(version);
+    versions.set(name, version);
+  }
+  return nodes.map((n) => (versions.has(n.name) ? { ...n, version: versions.get(n.name)! } : n));
+}
+
 /** Runs a fleet in the foreground until SIGINT/SIGTERM. */
 async function up(opts: UpOptions): Promise<void> {
   if (opts.state !== 'maintenance' && opts.state !== 'bootstrapped') {
     throw new FleetError('invalid_option', `--state must be maintenance or bootstrapped, got "${opts.state}"`);
   }
   if (opts.kubernetes !== 'real' && opts.kubernetes !== 'none') throw new FleetError('invalid_option', `--kubernetes must be real or none, got "${opts.kubernetes}"`);
-  if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.10.9, got "${opts.version}"`);
+  if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.14.1, got "${opts.version}"`);
+  // Each minor 1.9-1.14 runs with its own behaviour (src/releases/profiles.ts); others are refused here.
+  profileFor(opts.version);
   const dir = resolve(opts.dir);
   const socket = controlSocketPath(dir);
   const manifestPath = join(dir, 'sim.json');
-  const nodes = parseNodeCounts(opts.nodes, opts.baseAddress, opts.port === undefined ? undefined : positive('--port', opts.port));
+  const nodes = withNodeVersions(parseNodeCounts(opts.nodes, opts.baseAddress, opts.port === undefined ? undefined : positive('--port', opts.port)), opts.nodeVersion);
   const timeScale = positive('--time-scale', opts.timeScale);
   // Set once we hold the directory's lock: only then are sim.json and the socket ours to remove.
   let owner = false;
@@ -156,7 +174,8 @@ export function registerSim(program: Command): void {
     .option('--nodes <counts>', 'how many control planes and workers, e.g. 3cp,2w', '3cp,2w')
     .option('--dir <dir>', 'directory for the nodes\' disks, etcd data, sim.json and talosconfig', '.sim')
     .option('--state <state>', 'maintenance (waiting for apply-config) or bootstrapped (installed, etcd bootstrapped)', 'bootstrapped')
-    .option('--version <version>', 'Talos version the nodes run', DEFAULT_TALOS_VERSION)
+    .option('--version <version>', 'Talos version the nodes run (any of 1.9-1.14, each with that minor\'s behaviour)', DEFAULT_TALOS_VERSION)
+    .option('--node-version <name=version>', 'one node on its own Talos version, e.g. w-1=v1.14.1 (repeatable: a mixed-version fleet)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--time-scale <factor>', 'multiplies simulated durations: 1 is realistic, 0.01 is 100x faster', '1')
     .option('--base-address <ip>', 'loopback address of the first node; the others follow', '127.0.0.11')
     .option('--port <port>', 'Talos API port of every node (default 50000)')

@@ -4,10 +4,12 @@ import { issueCertificate } from './certs';
 import { checkClusterEndpoint } from './endpoint';
 import { stringifyGoYamlDocuments } from './goyaml';
 import { parseMachineConfig } from './machineconfig';
-import { applyPatchesToDocuments, type ConfigPatch } from './patches';
-import { renderControlPlane, renderWorker } from './render';
+import { applyPatchesToDocuments, parseConfigDocuments, type ConfigPatch } from './patches';
+import { movedFieldProblems } from './multidoc';
+import { renderContract } from './contracts';
+import { defaultInstallerImage } from '../releases/images';
 import { generateSecretsBundle, type SecretsBundle } from './secrets';
-import { checkKubernetesVersion, DEFAULT_CONTRACT, parseVersionContract, releaseDefaults } from './versions';
+import { checkKubernetesVersion, DEFAULT_CONTRACT, formatContract, parseVersionContract, releaseDefaults } from './versions';
 import { parseRoles } from './roles';
 
 /** Lifetime of the admin client certificate in a generated talosconfig: 8760 h (1 year), as upstream. */
@@ -20,7 +22,7 @@ export interface GenerateConfigInput {
   endpoint: string;
   /** The cluster's secrets; a new bundle is generated when omitted. */
   secrets?: SecretsBundle;
-  /** Version contract, `v1.9` or `v1.10` (default). */
+  /** Version contract, `v1.9` … `v1.14` (default `v1.10`). */
   talosVersion?: string;
   /** Defaults to the Kubernetes version the chosen Talos release defaults to. */
   kubernetesVersion?: string;
@@ -69,17 +71,21 @@ export async function generateMachineConfigs(input: GenerateConfigInput): Promis
     secrets,
     kubernetesVersion,
     installDisk: input.installDisk ?? '/dev/sda',
-    installImage: input.installImage ?? `ghcr.io/siderolabs/installer:${release.talosVersion}`,
+    installImage: input.installImage ?? defaultInstallerImage(release.talosVersion),
     additionalSans: input.additionalSans ?? [],
     dnsDomain: input.dnsDomain ?? 'cluster.local',
     clusterDiscovery: input.clusterDiscovery ?? true,
   };
   const common = input.patches ?? [];
-  const controlplane = stringifyGoYamlDocuments(applyPatchesToDocuments([renderControlPlane(renderInput)], [...common, ...(input.controlPlanePatches ?? [])]));
-  const worker = stringifyGoYamlDocuments(applyPatchesToDocuments([renderWorker(renderInput)], [...common, ...(input.workerPatches ?? [])]));
-  // A patch can break a config (a bad CIDR, a removed required field); report it now, not when a node rejects it.
-  parseMachineConfig(controlplane, 'controlplane.yaml');
-  parseMachineConfig(worker, 'worker.yaml');
+  const controlplane = stringifyGoYamlDocuments(applyPatchesToDocuments(renderContract(release.profile, renderInput, 'controlplane'), [...common, ...(input.controlPlanePatches ?? [])]));
+  const worker = stringifyGoYamlDocuments(applyPatchesToDocuments(renderContract(release.profile, renderInput, 'worker'), [...common, ...(input.workerPatches ?? [])]));
+  // A patch can break a config (a bad CIDR, a removed required field, a field the contract moved to another
+  // document); report it now, not when a node rejects it.
+  for (const [name, text] of [['controlplane.yaml', controlplane], ['worker.yaml', worker]] as const) {
+    const moved = movedFieldProblems(parseConfigDocuments(text, name), formatContract(contract));
+    if (moved.length) throw new ValidationError(name, moved);
+    parseMachineConfig(text, name);
+  }
 
   const client = await issueCertificate(secrets.certs.os, { organizations: roles, usage: 'client', ttlMs: ADMIN_CERT_TTL_MS, now: input.now });
   const talosconfig = newTalosconfig(input.clusterName, input.talosconfigEndpoints ?? [], secrets.certs.os.crt, client);

@@ -79,7 +79,7 @@ function emitSeq(seq: unknown[], col: number, lines: string[]): void {
       lines.push(`${pad(col)}-`);
       emitSeq(item, col + 4, lines);
     } else {
-      lines.push(`${pad(col)}- ${scalar(item, col + 4)}`);
+      lines.push(`${pad(col)}- ${scalar(item, col + 2)}`);
     }
   }
 }

@@ -6,6 +6,7 @@ import { stringifyGoYamlDocuments } from './goyaml';
 import { parseConfigDocuments, type ConfigDocument } from './patches';
 import { TOKEN_PATTERN, TOKEN_PROBLEM } from './tokens';
 import { isMap } from './maps';
+import { conflictProblems, multidocFields } from './multidoc';
 
 /** A `{crt, key}` field as it appears in the YAML: base64 of PEM; workers carry no key. */
 export interface EncodedPair {
@@ -40,7 +41,8 @@ export interface MachineConfig {
     ca: EncodedPair;
     certSANs: string[];
     network: { hostname?: string; interfaces: NetworkInterface[]; nameservers: string[] };
-    install: { disk?: string; image?: string };
+    /** `unattended`: the install is driven by a 1.14 UnattendedInstallConfig document (whose image is `image`). */
+    install: { disk?: string; image?: string; unattended?: boolean };
     kubelet: { image?: string };
     features: { rbac?: boolean };
   };
@@ -176,6 +178,9 @@ export function parseMachineConfig(yamlText: string, source = 'machine config'):
   if (!raw) throw new ValidationError(source, [{ path: '', message: 'no v1alpha1 document (a document with "version: v1alpha1") found' }]);
 
   const r = new Reader();
+  // 1.12+/1.14 documents that took over v1alpha1 fields: read from them, and refuse the same field set in both.
+  const multi = multidocFields(documents);
+  r.problems.push(...conflictProblems(raw, documents));
   if (raw.version !== 'v1alpha1') r.problems.push({ path: 'version', message: 'must be "v1alpha1"' });
   const m = r.map(raw.machine, 'machine', true);
   const c = r.map(raw.cluster, 'cluster', true);
@@ -195,8 +200,8 @@ export function parseMachineConfig(yamlText: string, source = 'machine config'):
   const kubelet = r.map(m.kubelet, 'machine.kubelet', false);
   const features = r.map(m.features, 'machine.features', false);
 
-  const cpConfig = r.map(c.controlPlane, 'cluster.controlPlane', true);
-  const endpoint = r.str(cpConfig.endpoint, 'cluster.controlPlane.endpoint', true);
+  const cpConfig = r.map(c.controlPlane, 'cluster.controlPlane', multi.endpoint === undefined);
+  const endpoint = multi.endpoint ?? r.str(cpConfig.endpoint, 'cluster.controlPlane.endpoint', true);
   if (endpoint !== undefined) r.problems.push(...clusterEndpointProblems(endpoint, 'cluster.controlPlane.endpoint', { requirePort: false }));
   const clusterNetwork = r.map(c.network, 'cluster.network', false);
   const apiServer = r.map(c.apiServer, 'cluster.apiServer', false);
@@ -205,7 +210,7 @@ export function parseMachineConfig(yamlText: string, source = 'machine config'):
   if (clusterToken !== undefined && !TOKEN_PATTERN.test(clusterToken)) {
     r.problems.push({ path: 'cluster.token', message: TOKEN_PROBLEM });
   }
-  const clusterCa = r.pair(c.ca, 'cluster.ca', controlPlane, controlPlane);
+  const clusterCa = multi.kubernetesCa ?? r.pair(c.ca, 'cluster.ca', controlPlane, controlPlane);
   r.pair(c.aggregatorCA, 'cluster.aggregatorCA', false, controlPlane);
   const etcdCa = r.pair(etcd.ca, 'cluster.etcd.ca', controlPlane, controlPlane);
 
@@ -219,20 +224,24 @@ export function parseMachineConfig(yamlText: string, source = 'machine config'):
       ca: machineCa ?? { crt: '' },
       certSANs: r.strings(m.certSANs, 'machine.certSANs'),
       network: {
-        hostname: r.str(network.hostname, 'machine.network.hostname', false),
+        hostname: multi.hostname ?? r.str(network.hostname, 'machine.network.hostname', false),
         interfaces: readInterfaces(r, network.interfaces, 'machine.network.interfaces'),
         nameservers: r.strings(network.nameservers, 'machine.network.nameservers', (s) => (isIP(s) ? undefined : `"${s}" is not an IP address`)),
       },
-      install: { disk: r.str(install.disk, 'machine.install.disk', false), image: r.str(install.image, 'machine.install.image', false) },
-      kubelet: { image: r.str(kubelet.image, 'machine.kubelet.image', false) },
+      install: {
+        disk: r.str(install.disk, 'machine.install.disk', false),
+        image: multi.installImage ?? r.str(install.image, 'machine.install.image', false),
+        ...(multi.unattendedInstall ? { unattended: true } : {}),
+      },
+      kubelet: { image: multi.kubeletImage ?? r.str(kubelet.image, 'machine.kubelet.image', false) },
       features: typeof features.rbac === 'boolean' ? { rbac: features.rbac } : {},
     },
     cluster: {
-      id: r.str(c.id, 'cluster.id', false),
-      secret: r.str(c.secret, 'cluster.secret', false),
-      clusterName: r.str(c.clusterName, 'cluster.clusterName', false),
+      id: multi.clusterId ?? r.str(c.id, 'cluster.id', false),
+      secret: multi.clusterSecret ?? r.str(c.secret, 'cluster.secret', false),
+      clusterName: multi.clusterName ?? r.str(c.clusterName, 'cluster.clusterName', false),
       controlPlane: { endpoint: endpoint ?? '' },
-      apiServer: { image: r.str(apiServer.image, 'cluster.apiServer.image', false), certSANs: r.strings(apiServer.certSANs, 'cluster.apiServer.certSANs') },
+      apiServer: { image: multi.apiServerImage ?? r.str(apiServer.image, 'cluster.apiServer.image', false), certSANs: r.strings(apiServer.certSANs, 'cluster.apiServer.certSANs') },
       etcd: etcdCa ? { ca: etcdCa } : {},
       ...(clusterCa ? { ca: clusterCa } : {}),
       network: {

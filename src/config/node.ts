@@ -1,5 +1,6 @@
 import { parseMachineConfig } from './machineconfig';
-import { applyPatches, type ConfigPatch } from './patches';
+import { applyPatches, parseConfigDocuments, type ConfigDocument, type ConfigPatch } from './patches';
+import { documentOfKind } from './multidoc';
 
 /** A static route on a node interface. */
 export interface NodeRoute {
@@ -29,9 +30,12 @@ export interface NodeSettings {
  * The settings as a strategic merge patch, so they combine with user patches by upstream's rules
  * (an interface named in both is merged, not duplicated).
  */
-export function nodeSettingsPatch(settings: NodeSettings, source = 'node settings'): ConfigPatch {
+export function nodeSettingsPatch(settings: NodeSettings, source = 'node settings', roleDocuments: ConfigDocument[] = []): ConfigPatch {
   const network: Record<string, unknown> = {};
-  if (settings.hostname) network.hostname = settings.hostname;
+  // Where the contract moved a field to its own document (1.12 HostnameConfig, 1.14 UnattendedInstallConfig), patch that.
+  const documents: ConfigDocument[] = [];
+  if (settings.hostname && documentOfKind(roleDocuments, 'HostnameConfig')) documents.push({ apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'off', hostname: settings.hostname });
+  else if (settings.hostname) network.hostname = settings.hostname;
   if (settings.interfaces && settings.interfaces.length > 0) {
     network.interfaces = settings.interfaces.map((i) => ({
       interface: i.interface,
@@ -46,13 +50,15 @@ export function nodeSettingsPatch(settings: NodeSettings, source = 'node setting
   if (settings.nameservers && settings.nameservers.length > 0) network.nameservers = settings.nameservers;
   const machine: Record<string, unknown> = {};
   if (Object.keys(network).length > 0) machine.network = network;
-  if (settings.installDisk) machine.install = { disk: settings.installDisk };
-  return { type: 'strategic', documents: [{ machine }], source };
+  if (settings.installDisk && documentOfKind(roleDocuments, 'UnattendedInstallConfig')) {
+    documents.push({ apiVersion: 'v1alpha1', kind: 'UnattendedInstallConfig', provisioning: { diskSelector: { match: `disk.dev_path == ${JSON.stringify(settings.installDisk)}` } } });
+  } else if (settings.installDisk) machine.install = { disk: settings.installDisk };
+  return { type: 'strategic', documents: [{ machine }, ...documents], source };
 }
 
 /** One node's configuration: the role's config plus its own settings and patches, validated. */
 export function renderNodeConfig(roleConfigYaml: string, settings: NodeSettings, patches: ConfigPatch[] = [], source = 'node config'): string {
-  const out = applyPatches(roleConfigYaml, [nodeSettingsPatch(settings), ...patches]);
+  const out = applyPatches(roleConfigYaml, [nodeSettingsPatch(settings, 'node settings', parseConfigDocuments(roleConfigYaml, source)), ...patches]);
   parseMachineConfig(out, source);
   return out;
 }

@@ -38,6 +38,7 @@ export interface GenerateSecretsOptions {
 
 const V1_2: VersionContract = { major: 1, minor: 2 };
 const V1_6: VersionContract = { major: 1, minor: 6 };
+const V1_13: VersionContract = { major: 1, minor: 13 };
 
 /** Go's base64.URLEncoding: URL alphabet, padded (Node's 'base64url' drops the padding). */
 function base64UrlPadded(bytes: Buffer): string {
@@ -67,7 +68,8 @@ export async function generateSecretsBundle(opts: GenerateSecretsOptions = {}): 
 
   const encryptionSecret = random(32).toString('base64');
   return {
-    cluster: { id: base64UrlPadded(random(32)), secret: random(32).toString('base64') },
+    // The 1.14 contract writes the cluster id in standard base64 (URL-safe before).
+    cluster: { id: contractGreater(contract, V1_13) ? random(32).toString('base64') : base64UrlPadded(random(32)), secret: random(32).toString('base64') },
     secrets: {
       bootstrapToken: generateToken(random),
       ...(contractGreater(contract, V1_2) ? { secretboxEncryptionSecret: encryptionSecret } : { aescbcEncryptionSecret: encryptionSecret }),

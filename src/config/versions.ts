@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors';
+import { minorOf, profileFor, TALOS_MINORS, type VersionProfile } from '../releases/profiles';
 
 /** Talos's config "version contract": which Talos minor release a generated config targets. */
 export interface VersionContract {
@@ -6,22 +7,19 @@ export interface VersionContract {
   minor: number;
 }
 
-/** What `talosctl gen config` of each supported release uses by default. */
+/** What `talosctl gen config` of each supported release uses by default (read from the release's version profile). */
 export interface ReleaseDefaults {
   contract: VersionContract;
   /** The latest patch release we know for the minor; its installer image is the default install image. */
   talosVersion: string;
   kubernetesVersion: string;
-  /** Kubernetes minors this Talos minor supports (talos-ops.md §2, support matrix). */
+  /** Kubernetes minors this Talos minor supports (inclusive). */
   kubernetesRange: [string, string];
+  /** The whole profile of the minor (document layout, installer image form, ...). */
+  profile: VersionProfile;
 }
 
-const RELEASES: ReleaseDefaults[] = [
-  { contract: { major: 1, minor: 9 }, talosVersion: 'v1.9.6', kubernetesVersion: '1.32.4', kubernetesRange: ['1.27', '1.32'] },
-  { contract: { major: 1, minor: 10 }, talosVersion: 'v1.10.9', kubernetesVersion: '1.33.6', kubernetesRange: ['1.28', '1.33'] },
-];
-
-/** Contract used when the user names none: the newest supported release. */
+/** Contract used when the user names none. */
 export const DEFAULT_CONTRACT: VersionContract = { major: 1, minor: 10 };
 
 /** Parses `v1.10`, `1.10`, `v1.10.9` or `v1.10.0-alpha.1` into a contract, like upstream's ParseContractFromVersion. */
@@ -43,18 +41,16 @@ export function contractGreater(a: VersionContract, b: VersionContract): boolean
   return a.major > b.major || (a.major === b.major && a.minor > b.minor);
 }
 
-/** Defaults for a contract we can render machine configs for (1.9 and 1.10); a clear error for others. */
+/** Defaults for a contract we can render machine configs for (1.9 to 1.14); a clear error for others. */
 export function releaseDefaults(contract: VersionContract): ReleaseDefaults {
-  const found = RELEASES.find((r) => r.contract.major === contract.major && r.contract.minor === contract.minor);
-  if (!found) {
+  const version = formatContract(contract);
+  if (!minorOf(version)) {
     throw new ValidationError('Talos version', [
-      {
-        path: 'talosVersion',
-        message: `machine configs for Talos ${formatContract(contract)} are not supported; supported: ${RELEASES.map((r) => formatContract(r.contract)).join(', ')}`,
-      },
+      { path: 'talosVersion', message: `machine configs for Talos ${version} are not supported; supported: ${TALOS_MINORS.map((m) => `v${m}`).join(', ')}` },
     ]);
   }
-  return found;
+  const profile = profileFor(version);
+  return { contract, talosVersion: profile.latest, kubernetesVersion: profile.kubernetes.default, kubernetesRange: [profile.kubernetes.oldest, profile.kubernetes.newest], profile };
 }
 
 /** Normalizes `v1.33.6` to `1.33.6` and checks it is a full version inside the release's supported range. */

@@ -61,8 +61,38 @@ const policy = z
     onApprovalTimeout: z.enum(['hold', 'abort']).default('hold'),
     reminderEvery: duration.default(15 * 60_000),
     workerBatchSize: z.number().int().min(1).default(1),
+    /** How upgrades cross minors: through every intermediate minor (upstream's advice) or as few hops as installers allow. */
+    upgradePath: z.enum(['every-minor', 'fewest-hops']).default('every-minor'),
     canaryCount: z.number().int().min(0).default(1),
     soak: duration.optional(),
+  })
+  .strict();
+
+/** Slack user ids (`U…`, `W…` on Enterprise Grid) and user group ids (`S…`), as Slack shows them in a profile. */
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_GROUP = /^S[A-Z0-9]{2,}$/;
+
+/** Who may start one operation from Slack: users and user groups (the cluster's approvers always may). */
+const slackAllowed = z
+  .object({
+    users: z.array(z.string().regex(SLACK_USER, 'must be a Slack user id such as U0123ABCD (profile → ⋮ → Copy member ID)')).default([]),
+    groups: z.array(z.string().regex(SLACK_GROUP, 'must be a Slack user group id such as S0123ABCD')).default([]),
+  })
+  .strict();
+
+/** Operations a Slack command can start (who may abort a run is the workflow's rule: its requester and the approvers). */
+export const SLACK_OPERATIONS = ['install', 'upgrade', 'upgrade-k8s', 'snapshot', 'restore'] as const;
+
+/** The cluster in Slack: where its runs are posted, and who may start what there (approvals stay `policy.approvers`). */
+const slack = z
+  .object({
+    /** Channel id (`C…`, or `G…` for an old private channel) where each run's message and thread go; invite the bot there. */
+    channel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123ABCD (channel details → bottom of About)'),
+    /** Who may start each operation from Slack, besides the cluster's approvers. */
+    start: z
+      .object(Object.fromEntries(SLACK_OPERATIONS.map((op) => [op, slackAllowed.optional()])) as Record<(typeof SLACK_OPERATIONS)[number], z.ZodOptional<typeof slackAllowed>>)
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -84,6 +114,8 @@ const cluster = z
     patches: z.object({ all: patches, controlplane: patches, worker: patches }).strict().default({ all: [], controlplane: [], worker: [] }),
     nodes: z.array(node).min(1, 'a cluster needs at least one node'),
     policy: policy.default(policy.parse({})),
+    /** The cluster's Slack channel and who may start operations from Slack; no Slack for the cluster when absent. */
+    slack: slack.optional(),
   })
   .strict();
 
@@ -100,6 +132,8 @@ export type Inventory = z.output<typeof inventorySchema>;
 export type ClusterSpec = Inventory['clusters'][number];
 export type NodeSpec = ClusterSpec['nodes'][number];
 export type ClusterPolicy = ClusterSpec['policy'];
+export type ClusterSlack = NonNullable<ClusterSpec['slack']>;
+export type SlackOperation = (typeof SLACK_OPERATIONS)[number];
 
 /** Checks that span fields: unique names and addresses, a control plane per cluster, the endpoint, approvers. */
 function crossChecks(inv: { clusters: z.output<typeof cluster>[] }): { path: (string | number)[]; message: string }[] {

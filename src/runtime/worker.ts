@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { LogNotifier, type Notifier } from '../activities/notify';
+import type { Notifier } from '../activities/notify';
+import { notifiersFromEnv } from '../bots/notifiers';
 import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
+import { FleetError } from '../errors';
 import { DEPLOYMENT_NAME } from '../shared/names';
 import type { RuntimeSettings } from './settings';
 import { delay } from '../time';
@@ -45,7 +47,10 @@ export interface FleetWorkerOptions {
   settings: RuntimeSettings;
   /** Prebuilt workflow bundle (`npm run build:workflows`); bundled from source when absent. */
   workflowBundlePath?: string;
+  /** Where notifications go; the log, plus Slack when its bot token is in the environment, by default. */
   notifier?: Notifier;
+  /** How long to keep trying to reach Temporal at start (a worker may start before its server). */
+  connectTimeoutMs?: number;
   /** Makes this build the deployment's current version once it polls (the dev server and tests; production decides this itself). */
   setCurrentVersion?: boolean;
   log?: (line: string) => void;
@@ -70,13 +75,13 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
   const bundle = await loadWorkflowBundle(opts.workflowBundlePath);
   const buildId = buildIdFor(bundle);
   const connector = new FleetConnector(inventorySource(settings.inventoryPath));
-  const connection = await NativeConnection.connect(settings.connection);
+  const connection = await connectWithRetry(settings, opts.connectTimeoutMs ?? 60_000, log);
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? new LogNotifier() }),
+    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? notifiersFromEnv(settings) }),
     workerDeploymentOptions: { useWorkerVersioning: true, version: { deploymentName: DEPLOYMENT_NAME, buildId }, defaultVersioningBehavior: 'PINNED' },
     shutdownGraceTime: '10s',
   });
@@ -95,6 +100,20 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
       await done;
     },
   };
+}
+
+/** Connects the worker to Temporal, retrying while the server is not up yet, so start order does not matter. */
+async function connectWithRetry(settings: RuntimeSettings, timeoutMs: number, log: (line: string) => void): Promise<NativeConnection> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await NativeConnection.connect(settings.connection);
+    } catch (err) {
+      if (Date.now() > deadline) throw new FleetError('temporal_unreachable', `cannot reach Temporal at ${settings.connection.address ?? 'localhost:7233'} after ${Math.round(timeoutMs / 1000)} s: ${(err as Error).message}`);
+      if (attempt === 0) log(`waiting for Temporal at ${settings.connection.address ?? 'localhost:7233'}`);
+      await delay(1_000);
+    }
+  }
 }
 
 /** Sets `buildId` as the current version of the talos-fleet deployment, so new runs go to it. */

@@ -2,10 +2,14 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate } from '../config/certs';
 import { generateMachineConfigs } from '../config/generate';
+import type { SecretsBundle } from '../config/secrets';
 import { decodePair, machineCertificateAuthority } from '../config/machineconfig';
 import { renderNodeConfig } from '../config/node';
 import { FleetError } from '../errors';
-import { requireKubernetes, requireKwok, requireTool } from '../tools/binaries';
+import { requireEtcd, requireKubernetes, requireKwok, requireTool } from '../tools/binaries';
+import type { EtcdLine } from '../tools/catalog';
+import { compareSemVer, parseSemVer } from '../releases/versions';
+import { defaultInstallerImage } from '../releases/images';
 import { TalosClient } from '../talos/client';
 import { spkiFingerprint } from '../talos/credentials';
 import { allValues } from '../talos/replies';
@@ -30,6 +34,8 @@ export interface FleetNodeSpec {
   role: NodeRole;
   address: string;
   port?: number;
+  /** Talos version of this node's ISO (and of its install when pre-provisioned); default: the fleet's. A fleet may mix versions. */
+  version?: string;
 }
 
 export interface SimulatedFleetOptions {
@@ -41,7 +47,7 @@ export interface SimulatedFleetOptions {
   /** Multiplies every simulated duration: 1 is realistic, 0.01 makes a 15 s boot take 150 ms. */
   timeScale?: number;
   timings?: Partial<Timings>;
-  /** etcd and etcdctl binaries; found with {@link requireTool} by default. */
+  /** etcd and etcdctl binaries for every node whatever its version; by default each node runs its Talos version's etcd line ({@link requireEtcd}). */
   tools?: { etcd: string; etcdctl: string };
   /**
    * `real`: each control plane runs a real kube-apiserver, controller manager and scheduler, and kwok simulates the
@@ -139,6 +145,7 @@ export class SimulatedFleet implements FleetView {
   private readonly upgradeLocks = new Map<string, string>();
   private readonly proxies = new Map<SimulatedNode, ApidProxy>();
   private readonly lock: FleetDirLock;
+  private readonly etcdTools: NodeEnvironment['etcdTools'];
   /** The real Kubernetes of the fleet's clusters, when `kubernetes: 'real'`. */
   readonly kubernetes?: SimulatedKubernetes;
 
@@ -151,6 +158,13 @@ export class SimulatedFleet implements FleetView {
     const tools = options.tools ?? { etcd: requireTool('etcd'), etcdctl: requireTool('etcdctl') };
     // Found before anything starts: a missing binary is one message saying how to provide it.
     const kubernetesTools = options.kubernetes === 'real' ? (options.kubernetesTools ?? kubernetesToolsFound()) : undefined;
+    const lines = new Map<EtcdLine, { etcd: string; etcdctl: string; etcdutl?: string }>();
+    this.etcdTools = (line) => {
+      if (options.tools) return options.tools;
+      let found = lines.get(line);
+      if (!found) lines.set(line, (found = requireEtcd(line)));
+      return found;
+    };
     const seen = new Set<string>();
     for (const spec of options.nodes) {
       for (const key of [spec.name, spec.address]) {
@@ -173,6 +187,7 @@ export class SimulatedFleet implements FleetView {
       clock: this.clock,
       etcdBin: tools.etcd,
       etcdctlBin: tools.etcdctl,
+      etcdTools: (line) => this.etcdTools(line),
       startServer: (node, tls) => this.startServer(node, tls),
       issueFromClusterCa: (node, opts) => this.trustd(node, opts),
       etcdJoinTargets: (node) => this.etcdJoinTargets(node),
@@ -188,7 +203,7 @@ export class SimulatedFleet implements FleetView {
       ...(this.kubernetes ? { kubernetes: this.kubernetes } : {}),
     };
     const dir = join(this.options.dir, 'nodes', spec.name);
-    const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: this.options.version ?? DEFAULT_TALOS_VERSION, dir }, env);
+    const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: spec.version ?? this.options.version ?? DEFAULT_TALOS_VERSION, dir }, env);
     this.byName.set(spec.name, node);
   }
 
@@ -281,20 +296,22 @@ export class SimulatedFleet implements FleetView {
    * Pre-provisions the nodes' disks as an installed, configured cluster (what `gen config` + `apply-config`
    * would have left on them), so `start()` boots them straight into it. Returns the admin talosconfig.
    */
-  async provisionCluster(opts: { clusterName: string; endpoint?: string }): Promise<Talosconfig> {
+  async provisionCluster(opts: { clusterName: string; endpoint?: string; secrets?: SecretsBundle }): Promise<Talosconfig> {
     const controlPlanes = this.nodes().filter((n) => n.spec.role === 'controlplane');
     if (!controlPlanes.length) throw new FleetError('invalid_nodes', 'a bootstrapped cluster needs at least one control plane node');
-    const version = this.options.version ?? DEFAULT_TALOS_VERSION;
+    // One config for a mixed fleet, for the contract of its oldest node: a node rejects documents it does not know.
+    const version = this.nodes().map((n) => n.spec.isoVersion).sort((a, b) => compareSemVer(parseSemVer(a)!, parseSemVer(b)!))[0]!;
     const generated = await generateMachineConfigs({
       clusterName: opts.clusterName,
       endpoint: opts.endpoint ?? `https://${controlPlanes[0]!.spec.address}:6443`,
       talosVersion: version,
-      installImage: `ghcr.io/siderolabs/installer:${version}`,
+      installImage: defaultInstallerImage(version),
       talosconfigEndpoints: controlPlanes.map((n) => n.spec.address),
+      ...(opts.secrets ? { secrets: opts.secrets } : {}),
     });
     for (const node of this.nodes()) {
       const base = node.spec.role === 'controlplane' ? generated.controlplane : generated.worker;
-      node.preinstall(version, renderNodeConfig(base, { hostname: node.name }, [], `config of ${node.name}`));
+      node.preinstall(node.spec.isoVersion, renderNodeConfig(base, { hostname: node.name }, [], `config of ${node.name}`));
     }
     return generated.talosconfig;
   }

@@ -15,6 +15,10 @@ import { LogBuffer } from './logs';
 import { serviceIds, ServiceTable } from './services';
 import type { SimClock } from './timing';
 import { imageTag, installerPreflightProblem, parseSemVer } from './versions';
+import { profileFor, type VersionProfile } from '../releases/profiles';
+import { ImageStore } from './images';
+import { bootstrapRefusal, legacyUpgradeRefusal, type UnattendedPhase } from './version-rules';
+import type { EtcdLine } from '../tools/catalog';
 
 /** Machine stages as MachineStatus reports them. */
 export type MachineStage = 'MAINTENANCE' | 'BOOTING' | 'INSTALLING' | 'RUNNING' | 'REBOOTING' | 'SHUTTING_DOWN' | 'RESETTING' | 'UPGRADING';
@@ -40,6 +44,8 @@ export interface NodeEnvironment {
   clock: SimClock;
   etcdBin: string;
   etcdctlBin: string;
+  /** The etcd, etcdctl and etcdutl of a line: each boot runs the etcd its Talos version ships. */
+  etcdTools(line: EtcdLine): { etcd: string; etcdctl: string; etcdutl?: string };
   /** Starts this node's API server (maintenance or mutual TLS) on its address. */
   startServer(node: SimulatedNode, tls: TlsOptions): Promise<GrpcServer>;
   /** trustd: a certificate from a control plane of the same cluster, for nodes without the CA key. */
@@ -87,6 +93,10 @@ export class SimulatedNode {
   readonly record: MutationRecord[] = [];
   readonly faults: NodeFaults = { upgradeFailsToBoot: false, upgradeHangs: false, slowRebootFactor: 1 };
   readonly etcd?: EtcdService;
+  /** The 1.14 unattended install's status (UnattendedInstallStatus), once one started. */
+  unattended?: { image: string; phase: UnattendedPhase; error: string };
+  /** Images per containerd instance (ImageService, and where LifecycleService finds its installer). */
+  readonly images = new ImageStore();
 
   powered = false;
   stage: MachineStage = 'BOOTING';
@@ -152,6 +162,11 @@ export class SimulatedNode {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  /** What the running Talos version does differently: the version profile of its minor. */
+  get profile(): VersionProfile {
+    return profileFor(this.version);
   }
 
   /** The hostname from the applied config, else the node's name. */
@@ -433,6 +448,7 @@ export class SimulatedNode {
       return;
     }
     this.version = this.installed.current;
+    if (this.unattended?.phase === 'WAITING_FOR_REBOOT') this.unattended.phase = 'INSTALLED';
     if (this.stagedConfig) {
       this.saveConfig(this.stagedConfig);
       this.stagedConfig = undefined;
@@ -442,7 +458,9 @@ export class SimulatedNode {
       this.services.transition(id, 'Running', 'Health check successful');
       this.services.setHealth(id, true);
     }
-    // No await since startApid checked the power cycle: etcd starts only on a powered node.
+    // No await since startApid checked the power cycle: etcd starts only on a powered node, with the binaries of the
+    // etcd line this Talos version ships (a boot into a new minor is an etcd upgrade on the same data directory).
+    this.etcd?.process.useBinaries(this.env.etcdTools(this.profile.etcd.line));
     this.etcd?.start();
     this.reached('etcd-start');
     signal.throwIfAborted();
@@ -534,13 +552,19 @@ export class SimulatedNode {
   /** ApplyConfiguration in maintenance mode: validate, reply, then install and reboot into the config. */
   installFromMaintenance(yaml: string): void {
     this.startSequence('install', '', async (signal) => {
-      this.setStage('INSTALLING');
       const cfg = parseMachineConfig(yaml, `machine config of ${this.name}`);
-      const target = imageTag(cfg.machine.install.image ?? '');
+      const image = cfg.machine.install.image ?? '';
+      const target = imageTag(image);
+      // 1.14's UnattendedInstallConfig: a controller installs (the boot goes on, no INSTALLING stage) and reports its phases.
+      const status: SimulatedNode['unattended'] = cfg.machine.install.unattended ? { image, phase: 'PENDING', error: '' } : undefined;
+      if (status) this.unattended = status;
+      this.setStage(status ? 'BOOTING' : 'INSTALLING');
+      if (status) status.phase = 'INSTALLING';
       await this.env.clock.sleep(this.env.clock.timings.installMs, 1, signal);
       this.installed = { current: target && parseSemVer(target) ? target : this.spec.isoVersion };
       this.saveBoot();
       this.saveConfig(yaml);
+      if (status) status.phase = 'WAITING_FOR_REBOOT';
       await this.rebootNow(signal, '');
     });
   }
@@ -573,6 +597,8 @@ export class SimulatedNode {
 
   /** Bootstrap: preconditions as upstream checks them, then etcd becomes a new (or recovered) cluster. */
   async bootstrap(recover: boolean, skipHashCheck: boolean): Promise<void> {
+    const refusal = bootstrapRefusal(this);
+    if (refusal) throw refusal;
     if (this.role !== 'controlplane' || !this.etcd) throw new GrpcError(Code.FAILED_PRECONDITION, 'bootstrap can only be performed on a control plane node');
     if (!this.powered || this.stage !== 'RUNNING' || this.etcd.state === 'stopped') throw new GrpcError(Code.FAILED_PRECONDITION, 'bootstrap is not available yet');
     if (this.etcd.hasData() || this.etcd.state !== 'preparing') throw new GrpcError(Code.ALREADY_EXISTS, 'etcd data directory is not empty');
@@ -588,6 +614,8 @@ export class SimulatedNode {
    * asynchronous sequence: drain, stop services, install into the other slot, reboot into it.
    */
   async upgrade(image: string, force: boolean, stage: boolean, actorId: string): Promise<void> {
+    const refusal = legacyUpgradeRefusal(this, image);
+    if (refusal) throw refusal;
     const tag = imageTag(image);
     const target = tag ? parseSemVer(tag) : undefined;
     if (!target) throw new GrpcError(Code.UNKNOWN, `error validating installer image "${image}": image reference has no version tag such as :v1.10.9`);
@@ -649,8 +677,7 @@ export class SimulatedNode {
     await this.phase('upgrade', async () => {
       this.reached('install');
       await clock.sleep(clock.timings.upgradeInstallMs, 1, signal);
-      const kubelet = imageTag(this.config?.parsed.machine.kubelet.image ?? '');
-      failure = installerPreflightProblem(parseSemVer(this.version)!, parseSemVer(tag)!, kubelet ? parseSemVer(kubelet) : undefined);
+      failure = installerPreflightProblem(this.version, tag, imageTag(this.config?.parsed.machine.kubelet.image ?? ''));
       if (failure) {
         this.log('machined', `upgrade failed: ${failure}`);
         return;
@@ -665,6 +692,14 @@ export class SimulatedNode {
       this.saveBoot();
     }, actorId);
     await this.phase('reboot', () => this.rebootNow(signal, actorId), actorId);
+    // A fatal error of the installer reboots the node onto its current version; the sequence reports it.
+    if (failure) throw new Error(`upgrade failed: ${failure}`);
+  }
+
+  /** LifecycleService: the installer wrote `version` into the other boot slot; the next boot runs it. */
+  writeBootSlot(version: string): void {
+    this.installed = { current: version, previous: this.installed?.current };
+    this.saveBoot();
   }
 
   /** Called by boot when the new image is broken: Talos reverts the bootloader and reboots onto the old image. */

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { CallOptions, NodeMessage, Target } from './connection';
 import type { NodeResult } from './replies';
 import type * as machine from './types';
+import type { InstallerProgress } from './installer';
 
 /** Options of {@link TalosApi.forEachNode}: each node's call gets its own deadline of `timeoutMs`. */
 export interface ForEachNodeOptions {
@@ -39,6 +40,13 @@ export interface TalosApi {
   reset(request: machine.ResetRequest, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Reset>[]>;
   /** Shuts the node down; the node replies first. */
   shutdown(request?: machine.ShutdownRequest, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Shutdown>[]>;
+
+  /** ImageService.Pull (1.13+): pulls into a containerd instance; resolves with the resolved name. */
+  imagePull(request: { image: string; containerd?: machine.ContainerdInstance; onProgress?: (progress: machine.ImagePullProgress) => void }, target: machine.OneNode, options?: CallOptions): Promise<string>;
+  /** ImageService.List (1.13+): the images in a containerd instance. */
+  imageList(containerd: machine.ContainerdInstance, target: machine.OneNode, options?: CallOptions): Promise<machine.ImageListEntry[]>;
+  /** LifecycleService.Upgrade (1.13+): installer lines, then `{ exitCode: 0 }`; a non-zero exit throws `installer_failed`. No reboot. */
+  lifecycleUpgrade(request: { image: string; containerd?: machine.ContainerdInstance }, target: machine.OneNode, options?: CallOptions): AsyncGenerator<InstallerProgress>;
 
   /** State and health of every Talos service on each node. */
   serviceList(target?: Target, options?: CallOptions): Promise<NodeResult<machine.ServiceList>[]>;
@@ -92,6 +100,20 @@ export interface TalosApi {
   getResource(namespace: string, type: string, id: string, target: { node: string } | Record<string, never>, options?: CallOptions): Promise<machine.Resource>;
   /** The node's MachineStatus. */
   machineStatus(target: { node: string } | Record<string, never>, options?: CallOptions): Promise<machine.MachineStatusSpec>;
+  /** Every resource of a type in a namespace of one node. */
+  listResources(namespace: string, type: string, target: machine.OneNode, options?: CallOptions): Promise<machine.Resource[]>;
+  /** The boot id from COSI BootIDs (1.14+, readable by os:reader); undefined on older nodes. */
+  bootIdResource(target: machine.OneNode, options?: CallOptions): Promise<string | undefined>;
+  /** The node's Kubernetes node name (COSI Nodenames). */
+  nodename(target: machine.OneNode, options?: CallOptions): Promise<machine.NodenameSpec | undefined>;
+  /** The static pods' statuses (COSI StaticPodStatuses). */
+  staticPodStatuses(target: machine.OneNode, options?: CallOptions): Promise<machine.StaticPodStatus[]>;
+  /** The 1.14 unattended install's status; undefined when there is none. */
+  unattendedInstallStatus(target: machine.OneNode, options?: CallOptions): Promise<machine.UnattendedInstallStatusSpec | undefined>;
+  /** The Image Factory schematic the node booted (1.14+); undefined when none. */
+  imageFactorySchematic(target: machine.OneNode, options?: CallOptions): Promise<machine.ImageFactorySchematicSpec | undefined>;
+  /** How apid serves (1.13+ COSI APIServiceConfigs). */
+  apiServiceConfigs(target: machine.OneNode, options?: CallOptions): Promise<machine.APIServiceConfigSpec[]>;
   /** The machine configuration the node runs (holds secrets). */
   machineConfig(target: { node: string } | Record<string, never>, options?: CallOptions): Promise<string>;
 

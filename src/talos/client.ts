@@ -1,6 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import type * as machine from './types';
+import { UPGRADE_CONTAINERD } from './types';
 import type { ForEachNodeOptions, TalosApi } from './api';
 import { Connection, type CallOptions, type ConnectionOptions, type NodeMessage, type Target } from './connection';
 import { insecureMaintenanceCredentials, mutualTlsCredentials, pinnedMaintenanceCredentials } from './credentials';
@@ -11,6 +12,8 @@ import { messageCodec, toProtoTime, unpackAny } from './codec';
 import { TalosApiError } from './errors';
 import { extractKubeconfig } from './kubeconfig';
 import { onlyValue, type NodeResult } from './replies';
+import { installerProgress, type InstallerProgress } from './installer';
+import { profileFor } from '../releases/profiles';
 
 const M = '/machine.MachineService/';
 
@@ -78,6 +81,26 @@ export class TalosClient implements TalosApi {
     return new TalosClient({ ...options, endpoints: [node], credentials: pinnedMaintenanceCredentials(fingerprints) });
   }
 
+  /**
+   * Whether the node at `node` is in maintenance mode, on every Talos version: its MachineStatus stage, read over TLS
+   * without a client certificate (which 1.13+'s apid-based maintenance answers as well as the older maintenance
+   * service). A node that insists on a client certificate (`tls_failed`) is configured. Never "Version is
+   * Unimplemented": Version answers in maintenance from 1.13 on. Does not verify the node (read-only call).
+   */
+  static async detectMaintenance(node: string, options: MaintenanceClientOptions = {}): Promise<{ inMaintenance: boolean; stage?: string; reason: string }> {
+    const client = TalosClient.maintenanceInsecure(node, options);
+    try {
+      const status = await client.machineStatus({});
+      const stage = status.stage.replace(/^MACHINE_STAGE_/, '').toLowerCase();
+      return { inMaintenance: stage === 'maintenance', stage, reason: `MachineStatus stage is ${stage}` };
+    } catch (err) {
+      if (err instanceof TalosApiError && err.code === 'tls_failed') return { inMaintenance: false, reason: 'the node requires a client certificate (it is configured)' };
+      throw err;
+    } finally {
+      client.close();
+    }
+  }
+
   /** Closes the connections: calls in flight end with code `closed`, and so does every later call. */
   close(): void {
     this.conn.close();
@@ -143,7 +166,8 @@ export class TalosClient implements TalosApi {
    * Applies a machine configuration. `mode` is required on purpose: upstream's default (REBOOT = 0)
    * reboots the node, which a caller should never get by omission.
    */
-  applyConfiguration(request: machine.ApplyConfigurationInput, target?: Target, options?: CallOptions): Promise<NodeResult<machine.ApplyConfiguration>[]> {
+  async applyConfiguration(request: machine.ApplyConfigurationInput, target?: Target, options?: CallOptions): Promise<NodeResult<machine.ApplyConfiguration>[]> {
+    if (request.mode === 'REBOOT') await this.refuseRebootModeWhereRemoved(target ?? {}, options);
     return this.conn.unary(
       `${M}ApplyConfiguration`,
       {
@@ -155,6 +179,30 @@ export class TalosClient implements TalosApi {
       target,
       options,
     );
+  }
+
+  /**
+   * Mode REBOOT (0) is never sent to a node whose Talos removed it (1.14 answers `Unimplemented`, and an unset mode is
+   * 0): asks each target's version first and refuses locally, naming the nodes, before anything is sent.
+   */
+  private async refuseRebootModeWhereRemoved(target: Target, options: CallOptions | undefined): Promise<void> {
+    const replies = await this.version(target, options).catch((err: TalosApiError) => {
+      // A maintenance server before 1.13 does not answer Version, and serves only Talos that still has REBOOT.
+      if (err.code === 'unimplemented') return [];
+      throw err;
+    });
+    // A target whose version is unknown (it did not answer) might be a 1.14 node: nothing is sent.
+    const unknown = replies.find((r) => r.error);
+    if (unknown?.error) throw unknown.error;
+    const removed = replies.flatMap((r) => {
+      const tag = r.value?.version?.tag;
+      const profile = tag ? tryProfile(tag) : undefined;
+      // In maintenance mode (no features in the reply) 1.13+ turns REBOOT into NO_REBOOT: only a configured node refuses.
+      return profile?.applyModes.reboot === 'unimplemented' && r.value?.features ? [`${r.node} (${tag})`] : [];
+    });
+    if (removed.length) {
+      throw new FleetError('apply_mode_unsupported', `ApplyConfiguration mode REBOOT is not supported by ${removed.join(', ')}: use AUTO or NO_REBOOT, then reboot explicitly if the change needs it; nothing was sent`);
+    }
   }
 
   /**
@@ -188,6 +236,56 @@ export class TalosClient implements TalosApi {
   /** Shuts the node down; the node replies first. */
   shutdown(request: machine.ShutdownRequest = {}, target?: Target, options?: CallOptions): Promise<NodeResult<machine.Shutdown>[]> {
     return this.conn.unary(`${M}Shutdown`, request, target, options);
+  }
+
+  // --- Images and the 1.13+ lifecycle -------------------------------------------------------------
+
+  /**
+   * ImageService.Pull (Talos 1.13+): pulls `image` into a containerd instance (default: CRI, namespace `system`, where
+   * an upgrade looks for its installer) and resolves with the resolved name, the stream's last message. Older nodes
+   * answer `unimplemented`. One node per call: apid 1.13+ refuses `nodes` here.
+   */
+  async imagePull(request: { image: string; containerd?: machine.ContainerdInstance; onProgress?: (progress: machine.ImagePullProgress) => void }, target: machine.OneNode, options?: CallOptions): Promise<string> {
+    let name: string | undefined;
+    const stream = this.conn.serverStream<unknown, Bare<{ name?: string; pullProgress?: machine.ImagePullProgress | null; response?: string }>>(
+      '/machine.ImageService/Pull',
+      { containerd: request.containerd ?? UPGRADE_CONTAINERD, imageRef: request.image },
+      target,
+      options,
+    );
+    for await (const m of stream) {
+      if (m.error) throw m.error;
+      if (m.value.response === 'name') name = m.value.name;
+      else if (m.value.pullProgress) request.onProgress?.(m.value.pullProgress);
+    }
+    if (!name) throw new FleetError('unexpected_reply', `ImageService.Pull of ${request.image} on ${describeTarget(target)} ended without the image's resolved name`);
+    return name;
+  }
+
+  /** ImageService.List (Talos 1.13+): the images in a containerd instance. */
+  async imageList(containerd: machine.ContainerdInstance, target: machine.OneNode, options?: CallOptions): Promise<machine.ImageListEntry[]> {
+    const out: machine.ImageListEntry[] = [];
+    for await (const m of this.conn.serverStream<unknown, Bare<machine.ImageListEntry>>('/machine.ImageService/List', { containerd }, target, options)) {
+      if (m.error) throw m.error;
+      out.push(m.value);
+    }
+    return out;
+  }
+
+  /**
+   * LifecycleService.Upgrade (Talos 1.13+): runs the installer of `image` (pulled first with {@link imagePull} into the
+   * same containerd instance) against the system disk, and yields its output lines, then `{ exitCode: 0 }`. A non-zero
+   * exit code, which arrives with status OK, throws an {@link InstallerFailedError} (`installer_failed`). The node keeps
+   * running: no drain, no etcd check, no reboot; the caller guards quorum, drains, and reboots.
+   */
+  async *lifecycleUpgrade(request: { image: string; containerd?: machine.ContainerdInstance }, target: machine.OneNode, options?: CallOptions): AsyncGenerator<InstallerProgress> {
+    const stream = this.conn.serverStream<unknown, Bare<{ progress?: { message?: string; exitCode?: number; response?: string } | null }>>(
+      '/machine.LifecycleService/Upgrade',
+      { containerd: request.containerd ?? UPGRADE_CONTAINERD, source: { imageName: request.image } },
+      target,
+      options,
+    );
+    yield* installerProgress(describeTarget(target), unwrapProgress(stream));
   }
 
   // --- Services and logs --------------------------------------------------------------------------
@@ -354,9 +452,120 @@ export class TalosClient implements TalosApi {
     return messageCodec<unknown, machine.MachineStatusSpec>('talos.resource.definitions.runtime.MachineStatusSpec').decode(resource.spec!.protoSpec);
   }
 
+  /** Every resource of a type in a namespace of one node (COSI List). */
+  async listResources(namespace: string, type: string, target: machine.OneNode, options?: CallOptions): Promise<machine.Resource[]> {
+    const out: machine.Resource[] = [];
+    for await (const m of this.conn.serverStream<unknown, Bare<{ resource: machine.Resource | null }>>('/cosi.resource.State/List', { namespace, type }, target, options)) {
+      if (m.error) throw m.error;
+      if (m.value.resource) out.push(m.value.resource);
+    }
+    return out;
+  }
+
+  /** The decoded spec of one resource, or undefined when the node has none by that id (`NotFound`). */
+  private async optionalSpec<T>(namespace: string, type: string, id: string, spec: string, target: machine.OneNode, options?: CallOptions): Promise<T | undefined> {
+    try {
+      const resource = await this.getResource(namespace, type, id, target, options);
+      return messageCodec<unknown, T>(spec).decode(resource.spec!.protoSpec);
+    } catch (err) {
+      if (err instanceof TalosApiError && err.code === 'not_found') return undefined;
+      throw err;
+    }
+  }
+
+  /** The boot id from COSI `BootIDs` (Talos 1.14+; readable by os:reader, unlike {@link bootId}); undefined on older nodes. */
+  async bootIdResource(target: machine.OneNode, options?: CallOptions): Promise<string | undefined> {
+    return (await this.optionalSpec<{ bootId: string }>('runtime', 'BootIDs.runtime.talos.dev', 'boot-id', 'talos.resource.definitions.runtime.BootIDSpec', target, options))?.bootId;
+  }
+
+  /** The node's name in Kubernetes (COSI `Nodenames`, namespace `k8s`): what a drain cordons. */
+  async nodename(target: machine.OneNode, options?: CallOptions): Promise<machine.NodenameSpec | undefined> {
+    return this.optionalSpec('k8s', 'Nodenames.kubernetes.talos.dev', 'nodename', 'talos.resource.definitions.k8s.NodenameSpec', target, options);
+  }
+
+  /** The control-plane static pods' statuses as kubelet reports them (COSI `StaticPodStatuses`, namespace `k8s`). */
+  async staticPodStatuses(target: machine.OneNode, options?: CallOptions): Promise<machine.StaticPodStatus[]> {
+    const codec = messageCodec<unknown, { podStatus?: Record<string, unknown> | null }>('talos.resource.definitions.k8s.StaticPodStatusSpec');
+    return (await this.listResources('k8s', 'StaticPodStatuses.kubernetes.talos.dev', target, options)).map((r) => ({
+      id: r.metadata!.id,
+      podStatus: structToObject(codec.decode(r.spec!.protoSpec).podStatus),
+    }));
+  }
+
+  /** The 1.14 unattended install's status (COSI `UnattendedInstallStatuses`); undefined when the node has none. */
+  async unattendedInstallStatus(target: machine.OneNode, options?: CallOptions): Promise<machine.UnattendedInstallStatusSpec | undefined> {
+    return this.optionalSpec('runtime', 'UnattendedInstallStatuses.runtime.talos.dev', 'unattended-install', 'talos.resource.definitions.runtime.UnattendedInstallStatusSpec', target, options);
+  }
+
+  /** The Image Factory schematic the node booted (COSI `ImageFactorySchematics`, 1.14+); undefined when none. */
+  async imageFactorySchematic(target: machine.OneNode, options?: CallOptions): Promise<machine.ImageFactorySchematicSpec | undefined> {
+    return this.optionalSpec('runtime', 'ImageFactorySchematics.runtime.talos.dev', 'image-factory-schematic', 'talos.resource.definitions.runtime.ImageFactorySchematicSpec', target, options);
+  }
+
+  /** How apid serves (COSI `APIServiceConfigs`, 1.13+): in maintenance mode, routing disabled and every caller a reader. */
+  async apiServiceConfigs(target: machine.OneNode, options?: CallOptions): Promise<machine.APIServiceConfigSpec[]> {
+    const codec = messageCodec<unknown, machine.APIServiceConfigSpec>('talos.resource.definitions.runtime.APIServiceConfigSpec');
+    return (await this.listResources('runtime', 'APIServiceConfigs.runtime.talos.dev', target, options)).map((r) => codec.decode(r.spec!.protoSpec));
+  }
+
   /** The machine configuration the node runs, as the YAML bytes that were applied (holds secrets). */
   async machineConfig(target: { node: string } | Record<string, never>, options?: CallOptions): Promise<string> {
     const resource = await this.getResource('config', 'MachineConfigs.config.talos.dev', 'v1alpha1', target, options);
     return messageCodec<unknown, { yamlMarshalled: Buffer }>('resource.config.MachineConfigSpec').decode(resource.spec!.protoSpec).yamlMarshalled.toString('utf8');
   }
+}
+
+/** A reply without Talos's per-node metadata (the 1.13+ services and COSI carry none). */
+type Bare<T> = T & { metadata?: null };
+
+/** The profile of a version, or undefined for one this project does not know. */
+function tryProfile(tag: string) {
+  try {
+    return profileFor(tag);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeTarget(target: Target): string {
+  return target.node ?? target.nodes?.join(',') ?? 'the endpoint';
+}
+
+/** The `progress` of each LifecycleService reply; a node's error entry is thrown. */
+async function* unwrapProgress(stream: AsyncIterable<NodeMessage<{ progress?: { message?: string; exitCode?: number; response?: string } | null }>>) {
+  for await (const m of stream) {
+    if (m.error) throw m.error;
+    yield m.value.progress;
+  }
+}
+
+interface StructValue {
+  nullValue?: string;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: { fields?: Record<string, StructValue> } | null;
+  listValue?: { values?: StructValue[] } | null;
+  kind?: string;
+}
+
+/** google.protobuf.Struct as decoded here → a plain object. */
+function structToObject(s: { fields?: Record<string, StructValue> } | null | undefined): Record<string, unknown> {
+  const value = (v: StructValue): unknown => {
+    switch (v.kind) {
+      case 'numberValue':
+        return v.numberValue;
+      case 'stringValue':
+        return v.stringValue;
+      case 'boolValue':
+        return v.boolValue;
+      case 'structValue':
+        return structToObject(v.structValue);
+      case 'listValue':
+        return (v.listValue?.values ?? []).map(value);
+      default:
+        return null;
+    }
+  };
+  return Object.fromEntries(Object.entries(s?.fields ?? {}).map(([k, v]) => [k, value(v)]));
 }

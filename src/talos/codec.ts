@@ -10,10 +10,13 @@ import { join } from 'node:path';
 const PROTO_DIR = join(__dirname, 'proto');
 const PROTO_FILES = [
   'machine/machine.proto',
+  'machine/image.proto',
+  'machine/lifecycle.proto',
   'cluster/cluster.proto',
   'v1alpha1/state.proto',
   'resource/config/config.proto',
   'resource/definitions/runtime/runtime.proto',
+  'resource/definitions/k8s/k8s.proto',
 ];
 
 /** Keep in step with the options of scripts/gen-proto-types.js, which types these objects. */
@@ -68,7 +71,7 @@ export interface MethodInfo {
 
 function listMethods(): MethodInfo[] {
   const out: MethodInfo[] = [];
-  for (const serviceName of ['machine.MachineService', 'cluster.ClusterService', 'cosi.resource.State']) {
+  for (const serviceName of ['machine.MachineService', 'machine.ImageService', 'machine.LifecycleService', 'cluster.ClusterService', 'cosi.resource.State']) {
     const service = root.lookupService(serviceName);
     for (const method of service.methodsArray) {
       method.resolve();

@@ -70,3 +70,29 @@ export interface DecodedEvent {
   type: string;
   payload: unknown;
 }
+
+export type { NodenameSpec__Output as NodenameSpec } from './generated/talos/resource/definitions/k8s/NodenameSpec';
+export type { UnattendedInstallStatusSpec__Output as UnattendedInstallStatusSpec } from './generated/talos/resource/definitions/runtime/UnattendedInstallStatusSpec';
+export type { ImageFactorySchematicSpec__Output as ImageFactorySchematicSpec } from './generated/talos/resource/definitions/runtime/ImageFactorySchematicSpec';
+export type { APIServiceConfigSpec__Output as APIServiceConfigSpec } from './generated/talos/resource/definitions/runtime/APIServiceConfigSpec';
+export type { ImageServiceListResponse__Output as ImageListEntry } from './generated/machine/ImageServiceListResponse';
+export type { ImageServicePullProgress__Output as ImagePullProgress } from './generated/machine/ImageServicePullProgress';
+
+/** One containerd and a namespace in it (1.13+ ImageService and LifecycleService); Pull and Upgrade must name the same one. */
+export interface ContainerdInstance {
+  driver: 'CONTAINERD' | 'CRI';
+  namespace: 'NS_SYSTEM' | 'NS_CRI' | 'NS_TALOSCONTAINERS';
+}
+
+/** CRI containerd, namespace `system`: where talosctl 1.13+ pulls the installer for an upgrade. */
+export const UPGRADE_CONTAINERD: ContainerdInstance = { driver: 'CRI', namespace: 'NS_SYSTEM' };
+
+/** A call that must reach exactly one node: `{ node }` through the endpoint, or `{}` for the endpoint itself. */
+export type OneNode = { node: string } | Record<string, never>;
+
+/** A static pod's status as kubelet reports it (StaticPodStatuses, namespace `k8s`). */
+export interface StaticPodStatus {
+  /** The resource id: `kube-system/kube-apiserver-<node>`. */
+  id: string;
+  podStatus: Record<string, unknown>;
+}

@@ -1,2 +1,5 @@
 /** Every workflow the worker registers (the entry of the workflow bundle). */
 export { installCluster } from './install';
+export { upgradeCluster } from './upgrade';
+export { applyConfig } from './apply';
+export { planUpgradeRun } from './plan';

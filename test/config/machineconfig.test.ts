@@ -5,7 +5,9 @@ import { generateMachineConfigs, type GeneratedConfigs } from '../../src/config/
 import { renderNodeConfig } from '../../src/config/node';
 import { machineCertificateAuthority, parseMachineConfig, stringifyMachineConfig } from '../../src/config/machineconfig';
 import { applyPatches, parsePatch } from '../../src/config/patches';
-import { generateSecretsBundle, type SecretsBundle } from '../../src/config/secrets';
+import { generateSecretsBundle, parseSecretsBundle, type SecretsBundle } from '../../src/config/secrets';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { contextIdentity } from '../../src/config/talosconfig';
 import { certText, subjectOf, validityOf, verifies } from './openssl';
 
@@ -180,7 +182,7 @@ describe('machine config validation', () => {
   });
 
   it('finds the v1alpha1 document among several', () => {
-    const multi = `${base}---\napiVersion: v1alpha1\nkind: KubeletConfig\nclusterDNS: [3.3.3.3]\n`;
+    const multi = `${base}---\napiVersion: v1alpha1\nkind: KmsgLogConfig\nname: remote\nurl: tcp://10.0.0.9:514\n`;
     const cfg = parseMachineConfig(multi);
     expect(cfg.documents).toHaveLength(2);
     expect(cfg.machine.type).toBe('controlplane');
@@ -208,5 +210,40 @@ describe('cluster endpoint validation', () => {
   it('accepts https URLs with a host and port, IPv6 in brackets included', () => {
     expect(checkClusterEndpoint('https://[fd00::1]:6443')).toBe('https://[fd00::1]:6443');
     expect(checkClusterEndpoint('https://cp.example.com:443')).toBe('https://cp.example.com:443');
+  });
+});
+
+describe('gen config for the 1.12-1.14 contracts', () => {
+  const bundle = () => parseSecretsBundle(readFileSync(join(__dirname, '..', 'golden', 'talosctl-v1.10', 'secrets.yaml'), 'utf8'), 'golden bundle');
+
+  it('patches the documents that hold the component images in the 1.14 contract', async () => {
+    const patch = parsePatch('apiVersion: v1alpha1\nkind: KubeAPIServerConfig\nimage: registry.k8s.io/kube-apiserver:v1.37.1\n');
+    const { controlplane } = await generateMachineConfigs({ clusterName: 'x', endpoint: 'https://10.0.0.1:6443', secrets: bundle(), talosVersion: 'v1.14', controlPlanePatches: [patch] });
+    expect(parseMachineConfig(controlplane).cluster.apiServer.image).toBe('registry.k8s.io/kube-apiserver:v1.37.1');
+  });
+
+  it('says where a field went when a patch sets it where the chosen contract no longer keeps it', async () => {
+    const patch = parsePatch('cluster:\n  apiServer:\n    image: registry.k8s.io/kube-apiserver:v1.37.1\n');
+    await expect(generateMachineConfigs({ clusterName: 'x', endpoint: 'https://10.0.0.1:6443', secrets: bundle(), talosVersion: 'v1.14', controlPlanePatches: [patch] })).rejects.toThrow(
+      /cluster\.apiServer: the v1\.14 contract moved this field to the KubeAPIServerConfig document: patch that document instead/,
+    );
+    const hostname = parsePatch('machine:\n  network:\n    hostname: cp-1\n');
+    await expect(generateMachineConfigs({ clusterName: 'x', endpoint: 'https://10.0.0.1:6443', secrets: bundle(), talosVersion: 'v1.12', patches: [hostname] })).rejects.toThrow(
+      /machine\.network\.hostname: the v1\.12 contract moved this field to the HostnameConfig document/,
+    );
+  });
+
+  it('defaults to each release\'s Kubernetes and installer: 1.35.4 and ghcr for 1.12, 1.37.0 and the Image Factory for 1.14', async () => {
+    const on12 = parseMachineConfig((await generateMachineConfigs({ clusterName: 'x', endpoint: 'https://10.0.0.1:6443', secrets: bundle(), talosVersion: 'v1.12' })).worker);
+    const on14 = parseMachineConfig((await generateMachineConfigs({ clusterName: 'x', endpoint: 'https://10.0.0.1:6443', secrets: bundle(), talosVersion: 'v1.14' })).worker);
+    expect([on12.machine.kubelet.image, on12.machine.install.image]).toEqual(['ghcr.io/siderolabs/kubelet:v1.35.4', 'ghcr.io/siderolabs/installer:v1.12.7']);
+    expect(on14.machine.kubelet.image).toBe('ghcr.io/siderolabs/kubelet:v1.37.0');
+    expect(on14.machine.install.image).toMatch(/^factory\.talos\.dev\/metal-installer\/376567988ad3/);
+  });
+
+  it('refuses Kubernetes outside the 1.14 range', async () => {
+    await expect(generateMachineConfigs({ clusterName: 'x', endpoint: 'https://10.0.0.1:6443', secrets: bundle(), talosVersion: 'v1.14', kubernetesVersion: '1.31.4' })).rejects.toThrow(
+      /Kubernetes 1.31.4 is not supported by Talos v1.14 \(supported: 1.32–1.37\)/,
+    );
   });
 });

@@ -177,3 +177,15 @@ it('refuses a file that is not YAML or not a bundle', () => {
   expect(() => parseSecretsBundle(readFileSync(join(dir, 'a'), 'utf8'), 'a')).toThrow(/cluster: is required/);
   rmSync(dir, { recursive: true, force: true });
 });
+
+describe('the cluster id of the 1.14 contract', () => {
+  it('is standard base64 from v1.14 on, URL-safe base64 before', async () => {
+    // 0xfb bytes encode to characters that differ between the two alphabets ('+' and '/' against '-' and '_').
+    const random = (n: number) => Buffer.alloc(n, 0xfb);
+    const standard = Buffer.alloc(32, 0xfb).toString('base64');
+    const [on13, on14] = await Promise.all(['v1.13', 'v1.14'].map((v) => generateSecretsBundle({ versionContract: v, random })));
+    expect(on14!.cluster.id).toBe(standard);
+    expect(on13!.cluster.id).toBe(standard.replace(/\+/g, '-').replace(/\//g, '_'));
+    expect(on13!.cluster.id).not.toBe(standard);
+  });
+});

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,8 @@ import { writeTalosconfig } from '../../src/talos/talosconfig';
 import { locateTool, requireTool } from '../../src/tools/binaries';
 import { kubernetesFromKubeconfig } from '../../src/kubernetes/client';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
+import { profileFor } from '../../src/releases/profiles';
+import { defaultInstallerImage } from '../../src/releases/images';
 
 /**
  * Wire compatibility with the real talosctl. talosctl is not provisioned by the project (building it from the Go
@@ -26,6 +28,8 @@ if (!available) {
   );
 }
 const run = promisify(execFile);
+/** The talosctl's own version (the suite runs with talosctl 1.10 and, where one can be built, newer minors). */
+const CLIENT_TAG = available ? (/Tag:\s+(v\S+)/.exec(execFileSync(TALOSCTL ?? '', ['version', '--client'], { encoding: 'utf8' }))?.[1] ?? '') : '';
 
 async function talosctl(talosconfig: string, ...args: string[]): Promise<string> {
   const { stdout, stderr } = await run(TALOSCTL!, ['--talosconfig', talosconfig, ...args], { timeout: 90_000 });
@@ -58,7 +62,8 @@ suite('the real talosctl against a bootstrapped simulated fleet', () => {
     const out = await talosctl(config, '-n', `${cp1},${w1}`, 'version');
     expect(out).toContain(`NODE:        ${cp1}`);
     expect(out).toContain(`NODE:        ${w1}`);
-    expect(out.match(/Tag: +v1\.10\.9/g)).toHaveLength(3);
+    // Both nodes run v1.10.9; the client block shows the talosctl's own tag.
+    expect(out.match(/Tag: +v1\.10\.9/g)).toHaveLength(CLIENT_TAG === 'v1.10.9' ? 3 : 2);
     expect(out).toContain('Enabled:     RBAC');
   });
 
@@ -144,8 +149,14 @@ suite('talos-fleet gen next to talosctl gen', () => {
 
   it('writes the same machine configs as talosctl gen config from the same secrets, and talosctl validates them', async () => {
     await run(BIN, ['gen', 'secrets', '-o', join(dir, 'secrets.yaml')]);
-    await run(BIN, ['gen', 'config', 'prod', 'https://10.5.0.10:6443', '--with-secrets', join(dir, 'secrets.yaml'), '-o', join(dir, 'ours')]);
-    await run(TALOSCTL!, ['gen', 'config', 'prod', 'https://10.5.0.10:6443', '--with-secrets', join(dir, 'secrets.yaml'), '-o', join(dir, 'theirs'), '--with-docs=false', '--with-examples=false']);
+    // The contract of the talosctl's own minor, with talos-fleet's defaults for it (talosctl keeps its own patch's).
+    const profile = profileFor(CLIENT_TAG);
+    const contract = ['--talos-version', `v${profile.minor}`];
+    await run(BIN, ['gen', 'config', 'prod', 'https://10.5.0.10:6443', '--with-secrets', join(dir, 'secrets.yaml'), '-o', join(dir, 'ours'), ...contract]);
+    await run(TALOSCTL!, [
+      'gen', 'config', 'prod', 'https://10.5.0.10:6443', '--with-secrets', join(dir, 'secrets.yaml'), '-o', join(dir, 'theirs'), '--with-docs=false', '--with-examples=false',
+      ...contract, '--kubernetes-version', profile.kubernetes.default, '--install-image', defaultInstallerImage(profile.latest),
+    ]);
     for (const file of ['controlplane.yaml', 'worker.yaml']) {
       expect(readFileSync(join(dir, 'ours', file), 'utf8')).toBe(readFileSync(join(dir, 'theirs', file), 'utf8'));
       const { stdout } = await run(TALOSCTL!, ['validate', '--config', join(dir, 'ours', file), '--mode', 'metal']);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SecretsBundle } from '../../src/config/secrets';
 import { parseNodeCounts, SimulatedFleet } from '../../src/simulator/fleet';
 import { TalosClient } from '../../src/talos/client';
 import { contextIdentity, type ClientIdentity, type Talosconfig } from '../../src/config/talosconfig';
@@ -30,23 +31,28 @@ export interface TestFleet {
 }
 
 /**
- * Starts a simulated fleet in a temporary directory; `bootstrapped` installs it and bootstraps etcd first. Without
- * `kubernetes: 'real'` it runs no Kubernetes processes (the lightweight model): most tests need none, and each
- * real control plane costs about half a GiB and a share of the two cores.
+ * Starts a simulated fleet in a temporary directory; `bootstrapped` installs it (with `secrets` when given) and
+ * bootstraps etcd first; `versions` mixes Talos versions by node name. Without `kubernetes: 'real'` it runs no
+ * Kubernetes processes (the lightweight model): most tests need none, and each real control plane costs about half
+ * a GiB and a share of the two cores.
  */
-export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string; kubernetes?: 'real' | 'none' }): Promise<TestFleet> {
+export async function startFleet(opts: {
+  nodes: string;
+  state: 'maintenance' | 'bootstrapped';
+  version?: string;
+  versions?: Record<string, string>;
+  secrets?: SecretsBundle;
+  clusterName?: string;
+  kubernetes?: 'real' | 'none';
+}): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-test-'));
-  const fleet = new SimulatedFleet({
-    dir,
-    nodes: parseNodeCounts(opts.nodes, baseAddress()),
-    timeScale: TEST_TIME_SCALE,
-    kubernetes: opts.kubernetes ?? 'none',
-    ...(opts.version ? { version: opts.version } : {}),
-  });
+  // `versions` gives single nodes their own Talos version (a mixed-version fleet), by name.
+  const nodes = parseNodeCounts(opts.nodes, baseAddress()).map((n) => (opts.versions?.[n.name] ? { ...n, version: opts.versions[n.name] } : n));
+  const fleet = new SimulatedFleet({ dir, nodes, timeScale: TEST_TIME_SCALE, kubernetes: opts.kubernetes ?? 'none', ...(opts.version ? { version: opts.version } : {}) });
   const clients: TalosClient[] = [];
   let talosconfig: Talosconfig | undefined;
   try {
-    if (opts.state === 'bootstrapped') talosconfig = await fleet.provisionCluster({ clusterName: 'test' });
+    if (opts.state === 'bootstrapped') talosconfig = await fleet.provisionCluster({ clusterName: opts.clusterName ?? 'test', ...(opts.secrets ? { secrets: opts.secrets } : {}) });
     await fleet.start();
     if (talosconfig) await fleet.bootstrapCluster(talosconfig);
   } catch (err) {

@@ -6,6 +6,7 @@ import type { SimClock } from '../timing';
 import type { Impl, FleetView } from './types';
 import type { SimulatedNode } from '../node';
 import { delay } from '../../time';
+import { healthCheckRefusal } from '../version-rules';
 
 /** The nodes to check: the ones the caller listed, or the receiving node's cluster as discovery sees it. */
 function clusterToCheck(node: SimulatedNode, fleet: FleetView, info: { controlPlaneNodes: string[]; workerNodes: string[] }): ClusterUnderCheck {
@@ -24,6 +25,8 @@ export function clusterHandlers(clock: SimClock): Record<string, Impl> {
   return {
     HealthCheck: {
       stream: async (req: { waitTimeout?: { seconds: string; nanos: number } | null; clusterInfo?: { controlPlaneNodes: string[]; workerNodes: string[] } | null }, { node, fleet, ctx }, send) => {
+        const refusal = healthCheckRefusal(node);
+        if (refusal) throw refusal;
         const cluster = clusterToCheck(node, fleet, req.clusterInfo ?? { controlPlaneNodes: [], workerNodes: [] });
         const addresses = [...cluster.controlPlanes, ...cluster.workers].map((n) => n.spec.address);
         await send({ message: `discovered nodes: [${addresses.map((a) => `"${a}"`).join(' ')}]` });
@@ -31,7 +34,8 @@ export function clusterHandlers(clock: SimClock): Record<string, Impl> {
         const kubernetes = fleet.kubernetesOf?.(node);
         const checks = kubernetes ? withRealKubernetes(DEFAULT_CLUSTER_CHECKS, () => kubernetes.apiClient, clock.timeScale) : DEFAULT_CLUSTER_CHECKS;
         for (const check of checks) {
-          const checkDeadline = Math.min(deadline, Date.now() + clock.real(check.timeoutMs));
+          // Up to 1.12 each check has its own timeout; from 1.13 each polls until the request's wait timeout.
+          const checkDeadline = node.profile.health.perCheckTimeouts ? Math.min(deadline, Date.now() + clock.real(check.timeoutMs)) : deadline;
           await send({ message: `waiting for ${check.name}: ...` });
           let last: string | undefined;
           for (;;) {

@@ -13,6 +13,8 @@ import { Code, GrpcError } from '../grpc/server';
 import { SimulatedNode } from '../node';
 import { buildInfo } from '../versions';
 import { actorOf, one, type Impl, type LocalCall } from './types';
+import { checkDocumentKinds, resolveApplyMode } from './apply-modes';
+import { skipsEtcdChecks } from '../version-rules';
 import type { MachineEvent } from '../events';
 
 /** Parts of a config that Talos applies without a reboot; a change anywhere else needs one. */
@@ -144,17 +146,15 @@ export const machineHandlers: Record<string, Impl> = {
     details: (req: { data: Buffer; mode: string; dryRun: boolean }) => ({ mode: req.mode, dryRun: req.dryRun, bytes: req.data.length }),
     unary: async (req: { data: Buffer; mode: string; dryRun: boolean; tryModeTimeout?: { seconds: string; nanos: number } | null }, { node }) => {
       const yaml = req.data.toString('utf8');
+      checkDocumentKinds(yaml, node.profile);
       const next = SimulatedNode.validateConfig(yaml, 'machine config');
       const current = node.config!.parsed;
       if (next.machine.type !== current.machine.type) {
         throw new GrpcError(Code.INVALID_ARGUMENT, `machine type can't be changed: "${current.machine.type}" → "${next.machine.type}"`);
       }
       const needsReboot = !isDeepStrictEqual(withoutLivePaths(current.raw), withoutLivePaths(next.raw));
-      let mode = req.mode;
-      if (mode === 'AUTO') mode = needsReboot ? 'REBOOT' : 'NO_REBOOT';
-      if ((mode === 'NO_REBOOT' || mode === 'TRY') && needsReboot) {
-        throw new GrpcError(Code.INVALID_ARGUMENT, 'this config change can\'t be applied in immediate mode: it needs a reboot (use mode "auto", "reboot" or "staged")');
-      }
+      // The node's version decides (1.14: REBOOT refused, AUTO never reboots): src/releases/profiles.ts.
+      const mode = resolveApplyMode(node.profile, req.mode, needsReboot);
       const modeDetails: Record<string, string> = {
         REBOOT: 'Applied configuration with a reboot',
         NO_REBOOT: 'Applied configuration without a reboot',
@@ -180,10 +180,10 @@ export const machineHandlers: Record<string, Impl> = {
   },
 
   Upgrade: {
-    details: (req: { image: string; stage: boolean; force: boolean; rebootMode: string }) => ({ image: req.image, stage: req.stage, force: req.force, rebootMode: req.rebootMode }),
-    unary: async (req: { image: string; stage: boolean; force: boolean }, call) => {
+    details: (req: { image: string; stage: boolean; force: boolean; preserve: boolean; rebootMode: string }) => ({ image: req.image, stage: req.stage, force: req.force, preserve: req.preserve, rebootMode: req.rebootMode }),
+    unary: async (req: { image: string; stage: boolean; force: boolean; preserve: boolean }, call) => {
       call.node.assertIdle('Upgrade');
-      await call.node.upgrade(req.image, req.force, req.stage, actorOf(call));
+      await call.node.upgrade(req.image, skipsEtcdChecks(call.node, req.force, req.preserve), req.stage, actorOf(call));
       return one({ ack: 'Upgrade request received', actorId: actorOf(call) });
     },
   },

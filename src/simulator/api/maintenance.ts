@@ -2,9 +2,10 @@ import { Code, GrpcError } from '../grpc/server';
 import { SimulatedNode } from '../node';
 import { cosiHandlers } from './cosi';
 import { one, type Impl } from './types';
+import { checkDocumentKinds } from './apply-modes';
 
 /**
- * The maintenance API of an unconfigured node: every caller is os:reader; ApplyConfiguration (modes
+ * The maintenance API of an unconfigured node up to Talos 1.12 (1.13+: maintenance-apid.ts): every caller is os:reader; ApplyConfiguration (modes
  * reboot, auto, try) installs the node; COSI reads of non-sensitive resources work; the rest is Unimplemented.
  */
 export const maintenanceHandlers: Record<string, Impl> = {
@@ -15,6 +16,7 @@ export const maintenanceHandlers: Record<string, Impl> = {
         throw new GrpcError(Code.UNIMPLEMENTED, `apply configuration mode ${req.mode.toLowerCase().replace('_', '-')} is not supported in maintenance mode`);
       }
       const yaml = req.data.toString('utf8');
+      checkDocumentKinds(yaml, node.profile);
       SimulatedNode.validateConfig(yaml, 'machine config');
       node.assertIdle('ApplyConfiguration');
       if (!req.dryRun) node.installFromMaintenance(yaml);

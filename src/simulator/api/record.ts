@@ -27,12 +27,18 @@ const MUTATING = [
   'EtcdDefragment',
   'GenerateClientConfiguration',
   'Kubeconfig',
-].map((m) => `/machine.MachineService/${m}`);
+].map((m) => `/machine.MachineService/${m}`).concat([
+  '/machine.ImageService/Pull',
+  '/machine.ImageService/Remove',
+  '/machine.LifecycleService/Install',
+  '/machine.LifecycleService/Upgrade',
+]);
 
 const READ_ONLY = [
   ...['Version', 'Hostname', 'Memory', 'LoadAvg', 'ServiceList', 'Logs', 'Dmesg', 'Events', 'Read', 'EtcdSnapshot', 'EtcdMemberList', 'EtcdStatus', 'EtcdAlarmList'].map(
     (m) => `/machine.MachineService/${m}`,
   ),
+  '/machine.ImageService/List',
   '/cluster.ClusterService/HealthCheck',
   '/cosi.resource.State/Get',
   '/cosi.resource.State/List',

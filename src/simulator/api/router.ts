@@ -8,6 +8,9 @@ import { cosiHandlers } from './cosi';
 import { etcdHandlers } from './etcd';
 import { machineHandlers } from './machine';
 import { maintenanceHandlers } from './maintenance';
+import { apidMaintenanceHandlers } from './maintenance-apid';
+import { imageHandlers } from './image';
+import { lifecycleHandlers } from './lifecycle';
 import { ApidProxy, splitTargets } from './proxy';
 import { isMutating, outcomeOf } from './record';
 import type { FleetView, Impl, LocalCall } from './types';
@@ -57,7 +60,9 @@ async function* decoded(requests: AsyncIterable<Buffer>, type: string): AsyncGen
 function local(node: SimulatedNode, method: MethodInfo, impl: Impl, call: (ctx: CallContext) => LocalCall): Handler {
   const req = messageCodec(method.requestType);
   const res = messageCodec(method.responseType);
-  const begin = (request: unknown) => (isMutating(method.path) ? node.recordCall(method.name, impl.details?.(request) ?? {}) : undefined);
+  // MachineService methods are recorded by name (`Upgrade`); the others with their service (`LifecycleService.Upgrade`).
+  const recordName = method.service === 'machine.MachineService' ? method.name : `${method.service.split('.').pop()}.${method.name}`;
+  const begin = (request: unknown) => (isMutating(method.path) ? node.recordCall(recordName, impl.details?.(request) ?? {}) : undefined);
   if ('stream' in impl) {
     const send = (out: MessageWriter, m: unknown) => (isEncodedBatch(m) ? out.writeMany(m.messages) : out.write(isEncoded(m) ? m.encoded : res.encode(m)));
     return {
@@ -88,10 +93,16 @@ function local(node: SimulatedNode, method: MethodInfo, impl: Impl, call: (ctx: 
   };
 }
 
-function implementation(method: MethodInfo, clock: SimClock): Impl | undefined {
+function implementation(method: MethodInfo, clock: SimClock, node: SimulatedNode): Impl | undefined {
+  // A service the node's Talos does not have (ImageService before 1.13, say) is unknown to its gRPC server.
+  if (!node.profile.apiServices.includes(method.service)) return undefined;
   switch (method.service) {
     case 'machine.MachineService':
       return machineHandlers[method.name] ?? etcdHandlers[method.name];
+    case 'machine.ImageService':
+      return imageHandlers[method.name];
+    case 'machine.LifecycleService':
+      return lifecycleHandlers(clock)[method.name];
     case 'cluster.ClusterService':
       return clusterHandlers(clock)[method.name];
     case 'cosi.resource.State':
@@ -111,16 +122,29 @@ export function nodeRouter(node: SimulatedNode, fleet: FleetView, clock: SimCloc
     const method = METHODS.get(path);
     if (!method) return undefined;
     if (node.inMaintenance) {
-      const impl = maintenanceHandlers[method.path];
-      if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, 'API is not implemented in maintenance mode'));
-      return local(node, method, impl, (c) => ({ node, roles: ['os:reader'], ctx: c, fleet }));
+      if (node.profile.maintenance.server === 'maintenance-service') {
+        const impl = maintenanceHandlers[method.path];
+        if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, 'API is not implemented in maintenance mode'));
+        return local(node, method, impl, (c) => ({ node, roles: ['os:reader'], ctx: c, fleet }));
+      }
+      // 1.13+: apid itself, with node routing disabled (node/nodes ignored) and every caller os:reader.
+      const readerRoles = ['os:reader'];
+      if (!isAllowed(method.path, readerRoles, node.version, true)) return refused(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
+      const impl = apidMaintenanceHandlers[method.path] ?? implementation(method, clock, node);
+      if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, `method ${method.name} is not implemented by the simulator`));
+      return local(node, method, impl, (c) => ({ node, roles: readerRoles, ctx: c, fleet }));
     }
     const roles = callerRoles(ctx, node.rbacEnabled);
     if (!ctx.metadata.has('proxyfrom')) {
       const nodes = ctx.metadata.get('nodes');
       const single = ctx.metadata.get('node');
       if (nodes) {
+        const allowed = node.profile.proxying.nodesAllowedFor;
+        if (allowed !== 'all' && !allowed.some((prefix) => method.path.startsWith(prefix))) {
+          return refused(method, new GrpcError(Code.INVALID_ARGUMENT, `one-2-many proxying is not supported for method ${method.path}`));
+        }
         if (method.service === 'cosi.resource.State') return refused(method, new GrpcError(Code.INVALID_ARGUMENT, 'one-to-many proxying is not supported for COSI methods'));
+        if (node.profile.proxying.nodesDeprecated) node.log('apid', `multi-node proxying is deprecated: ${method.path} with nodes ${splitTargets(nodes).join(',')}`);
         return proxy.oneToMany(method, splitTargets(nodes), roles);
       }
       if (single) {
@@ -129,8 +153,9 @@ export function nodeRouter(node: SimulatedNode, fleet: FleetView, clock: SimCloc
         return proxy.oneToOne(method, targets[0]!, roles);
       }
     }
-    if (!isAllowed(method.path, roles, node.version)) return refused(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
-    const impl = implementation(method, clock);
+    if (!isAllowed(method.path, roles, node.version, false)) return refused(method, new GrpcError(Code.PERMISSION_DENIED, 'not authorized'));
+    const impl = implementation(method, clock, node);
+    if (!impl && !node.profile.apiServices.includes(method.service)) return refused(method, new GrpcError(Code.UNIMPLEMENTED, `unknown service ${method.service}`));
     if (!impl) return refused(method, new GrpcError(Code.UNIMPLEMENTED, `method ${method.name} is not implemented by the simulator`));
     return local(node, method, impl, (c) => ({ node, roles, ctx: c, fleet }));
   };

@@ -16,6 +16,8 @@ export interface EtcdProcessOptions {
   logFile: string;
   etcdBin: string;
   etcdctlBin: string;
+  /** etcdutl: restores snapshots (etcd 3.6 dropped `etcdctl snapshot restore`); etcdctl restores when absent. */
+  etcdutlBin?: string;
 }
 
 /** Raised when etcd does not come up; says why (etcd's own fatal error when it logged one). */
@@ -70,6 +72,13 @@ export class EtcdProcess {
   constructor(readonly options: EtcdProcessOptions) {
     this.clientUrl = `http://${options.address}:2379`;
     this.peerUrl = `http://${options.address}:2380`;
+  }
+
+  /** Switches to another etcd release's binaries for the next start (a node booted a Talos that ships another etcd). */
+  useBinaries(tools: { etcd: string; etcdctl: string; etcdutl?: string }): void {
+    this.options.etcdBin = tools.etcd;
+    this.options.etcdctlBin = tools.etcdctl;
+    this.options.etcdutlBin = tools.etcdutl;
   }
 
   get running(): boolean {
@@ -209,13 +218,13 @@ export class EtcdProcess {
     rmSync(this.options.dataDir, { recursive: true, force: true });
   }
 
-  /** Restores a snapshot file into an empty data directory as a new single-member cluster (`etcdctl snapshot restore`). */
+  /** Restores a snapshot file into an empty data directory as a new single-member cluster (`etcdutl snapshot restore`). */
   async restore(snapshotFile: string, opts: { clusterToken: string; skipHashCheck: boolean }): Promise<void> {
     const o = this.options;
     rmSync(o.dataDir, { recursive: true, force: true });
     mkdirSync(dirname(o.dataDir), { recursive: true });
     await runGuarded(
-      o.etcdctlBin,
+      o.etcdutlBin ?? o.etcdctlBin,
       [
         'snapshot',
         'restore',
