@@ -79,7 +79,7 @@ export function nodeObject(facts: NodeFacts, spec: KubernetesSpec): NodeObject {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: facts.hostname, labels: nodeLabels(facts, spec), annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
-    spec: facts.controlPlane && !spec.allowSchedulingOnControlPlanes ? { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] } : {},
+    spec: spec.nodeTaints.length ? { taints: spec.nodeTaints } : {},
     status: {
       addresses: [
         { type: 'InternalIP', address: facts.address },

@@ -57,13 +57,9 @@ export function kubeconfigText(opts: { clusterName: string; server: string; caCr
   });
 }
 
-/** The secretbox provider Talos configures for Secrets, with `identity` last so data written before it stays readable. */
-function encryptionConfigYaml(secret: string): string {
-  return stringifyYaml({
-    apiVersion: 'apiserver.config.k8s.io/v1',
-    kind: 'EncryptionConfiguration',
-    resources: [{ resources: ['secrets'], providers: [{ secretbox: { keys: [{ name: 'key2', secret }] } }, { identity: {} }] }],
-  });
+/** kube-apiserver's encryption at rest, as Talos configures it (secretbox for Secrets unless the config says more). */
+function encryptionConfigYaml(resources: unknown[]): string {
+  return stringifyYaml({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'EncryptionConfiguration', resources });
 }
 
 /**
@@ -103,7 +99,7 @@ export async function writeControlPlaneSecrets(spec: KubernetesSpec, node: { add
     ...(frontProxy
       ? { aggregator: { caCrt: write('aggregator-ca.crt', cp.aggregatorCa!.crt), clientCrt: write('front-proxy-client.crt', frontProxy.crt), clientKey: write('front-proxy-client.key', toNodePem(frontProxy.key)) } }
       : {}),
-    ...(cp.secretboxSecret ? { encryptionConfig: write('encryptionconfig.yaml', encryptionConfigYaml(cp.secretboxSecret)) } : {}),
+    ...(cp.encryption ? { encryptionConfig: write('encryptionconfig.yaml', encryptionConfigYaml(cp.encryption)) } : {}),
     controllerManagerKubeconfig: write('kube-controller-manager.kubeconfig', kubeconfigText({ clusterName: spec.clusterName, server, caCrt: ca.crt, user: 'system:kube-controller-manager', client: controllerManager })),
     schedulerKubeconfig: write('kube-scheduler.kubeconfig', kubeconfigText({ clusterName: spec.clusterName, server, caCrt: ca.crt, user: 'system:kube-scheduler', client: scheduler })),
   };
