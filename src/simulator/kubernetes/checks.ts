@@ -43,8 +43,11 @@ const ASSERTS: Record<string, Assert> = {
   'all control plane static pods to be running': async (api, c) => {
     const pods = await kubeSystemPods(api, 'tier=control-plane');
     for (const cp of c.controlPlanes) {
-      const missing = COMPONENTS.filter((name) => !pods.some((p) => p.metadata.name === `${name}-${cp.hostname}` && p.status?.phase === 'Running'));
+      const mirror = (name: string) => pods.find((p) => p.metadata.name === `${name}-${cp.hostname}`);
+      const missing = COMPONENTS.filter((name) => !mirror(name));
       if (missing.length) return `missing static pods on node ${cp.spec.address}: [${missing.map((m) => `kube-system/${m}`).join(' ')}]`;
+      const waiting = COMPONENTS.filter((name) => mirror(name)!.status?.phase !== 'Running');
+      if (waiting.length) return `static pods not running on node ${cp.spec.address}: [${waiting.map((m) => `kube-system/${m} (${mirror(m)!.status?.phase ?? 'no status'})`).join(' ')}]`;
     }
     return undefined;
   },

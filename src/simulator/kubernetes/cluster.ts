@@ -267,6 +267,7 @@ export class KubernetesCluster {
       const have = this.mirrors.get(want.metadata.name);
       if (have && have.spec.containers[0]?.image === pod.image && have.metadata.annotations?.[CONFIG_VERSION_ANNOTATION] === String(pod.configVersion)) continue;
       const path = `/api/v1/namespaces/kube-system/pods/${want.metadata.name}`;
+      node.log('kubelet', have ? `replacing mirror pod ${want.metadata.name} (${have.spec.containers[0]?.image}, config version ${have.metadata.annotations?.[CONFIG_VERSION_ANNOTATION]} → ${pod.image}, ${pod.configVersion})` : `creating mirror pod ${want.metadata.name}`);
       if (have) await api.delete(path, 0);
       await api.create('/api/v1/namespaces/kube-system/pods', want).catch((err: unknown) => {
         if (!(err instanceof KubernetesApiError && err.status === 409)) throw err;
