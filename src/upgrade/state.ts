@@ -5,7 +5,6 @@ import { gatePolicy } from '../fleet/policy';
 import { compareSemVer, imageTag, parseSemVer } from '../releases/versions';
 import type { GatePolicy } from '../shared/runs';
 import { onlyValue } from '../talos/replies';
-import { releaseFacts } from './facts';
 import { planUpgrade, type ClusterUpgradeState, type NodeUpgradeState, type RolloutPolicy, type UpgradePlan } from './plan';
 
 /** The plan, the policy its gates follow, and the nodes it is about. */
@@ -52,7 +51,7 @@ export async function planClusterUpgrade(connector: FleetConnector, inv: LoadedI
   const spec = inv.cluster(cluster);
   const state = await readUpgradeState(connector, inv, cluster);
   const rollout: RolloutPolicy = { canaryCount: spec.policy.canaryCount, workerBatchSize: spec.policy.workerBatchSize, path: spec.policy.upgradePath, gates: spec.policy.gates.upgrade };
-  const plan = planUpgrade(state, toVersion ?? spec.talosVersion, releaseFacts, rollout);
+  const plan = planUpgrade(state, toVersion ?? spec.talosVersion, rollout);
   return {
     plan,
     policy: gatePolicy(spec.policy, 'upgrade'),
