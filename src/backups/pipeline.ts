@@ -4,7 +4,7 @@ import { FleetError } from '../errors';
 import type { SnapshotMetadata } from '../shared/backups';
 import { ageDecrypter, ageEncrypter, type AgeIdentity } from './age';
 import { Sha256Counter, SnapshotIntegrity } from './integrity';
-import type { SnapshotStore } from './store';
+import { StoreError, type SnapshotStore } from './store';
 import { zstdCompressor, zstdDecompressor } from './zstd';
 
 /**
@@ -31,7 +31,9 @@ export async function uploadSnapshot(opts: { source: Readable; store: SnapshotSt
   // One chain, every stage's error fails the whole: the store sees the error and keeps nothing.
   const chain = pipeline([opts.source, ...stages, stored]);
   const [c, u] = await Promise.allSettled([chain, opts.store.upload(opts.key, stored)]);
-  // The stream's own failure (a refused trailer, a lost node) is the cause; the store's comes second.
+  // A store that failed (full, unreachable) says so; otherwise the stream's own failure (a refused trailer, a lost
+  // node) is the cause, which the store then only saw as a broken stream.
+  if (u.status === 'rejected' && u.reason instanceof StoreError) throw u.reason;
   if (c.status === 'rejected') throw c.reason;
   if (u.status === 'rejected') throw u.reason;
   return { ...integrity.digest, storedBytes: u.value.bytes, storedSha256: stored.sha256 };
