@@ -2,12 +2,14 @@ import type { ActivityDeps } from './deps';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
 import { notifyActivities } from './notify';
+import { snapshotActivities } from './snapshots';
 
 /** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
   return wrapActivities({
     ...installActivities(deps),
     ...notifyActivities(deps.notifier),
+    ...snapshotActivities(deps),
   });
 }
 

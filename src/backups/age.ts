@@ -4,6 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { Recipient } from 'age-encryption';
 import { FleetError } from '../errors';
 import { SnapshotIntegrityError } from './integrity';
+import { isAgeRecipient } from './names';
 
 /**
  * age encryption (age-encryption.org/v1), as a pair of streams whose memory does not depend on the file's size.
@@ -20,17 +21,11 @@ const TAG = 16;
 const NONCE = 16;
 /** Longest header accepted while looking for its end (a header holds a few lines per recipient). */
 const MAX_HEADER = 64 * 1024;
-const X25519_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 const X25519_IDENTITY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
 
 /** The age-encryption module, loaded on first use (it is an ES module; Node loads it through require). */
 async function ageModule(): Promise<typeof import('age-encryption')> {
   return import('age-encryption');
-}
-
-/** True when `text` is an age X25519 recipient (`age1...`), the kind the standard `age` tool decrypts to. */
-export function isAgeRecipient(text: string): boolean {
-  return X25519_RECIPIENT.test(text);
 }
 
 /** The age identity used to decrypt: never logged, never passed to a workflow. */

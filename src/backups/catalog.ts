@@ -18,12 +18,6 @@ export function recordKey(cluster: string, id: string): string {
   return `${cluster}/${id}.json`;
 }
 
-/** A snapshot id from its cluster, time and a run's id: `prod-20261201T030000Z-3f2a` (ids sort by time). */
-export function snapshotId(cluster: string, at: Date, runId: string): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${cluster}-${stamp}-${runId.replace(/-/g, '').slice(0, 4)}`;
-}
-
 /** No snapshot of that id, or none at all. */
 export class NoSnapshotError extends FleetError {
   constructor(message: string) {

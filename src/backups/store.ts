@@ -45,21 +45,3 @@ export function openStore(url: string, env: NodeJS.ProcessEnv = process.env): Sn
   if (parsed.protocol === 's3:') return new S3Store(parsed, env);
   throw new StoreError('store_misconfigured', `backup store ${parsed.protocol}// is not supported: use file:// or s3://`);
 }
-
-/** Problems with a store URL, for the inventory's validation (no I/O). */
-export function storeUrlProblem(url: string): string | undefined {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) return 'must not hold credentials (use the environment or an AWS credentials file)';
-    if (u.protocol === 'file:') return u.hostname && u.hostname !== 'localhost' ? 'file:// URLs name a local directory: file:///absolute/path' : undefined;
-    if (u.protocol === 's3:') {
-      if (!u.hostname) return 's3:// URLs name a bucket: s3://bucket/prefix';
-      const endpoint = u.searchParams.get('endpoint');
-      if (endpoint && !/^https?:\/\//.test(endpoint)) return `endpoint ${endpoint} must be an http:// or https:// URL`;
-      return undefined;
-    }
-    return `${u.protocol}// is not a store: use file:// or s3://`;
-  } catch {
-    return 'is not a URL: use file:///absolute/dir or s3://bucket/prefix?endpoint=https://host';
-  }
-}

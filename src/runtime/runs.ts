@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { FleetError } from '../errors';
 import { clusterWorkflowId, type MutatingOperation } from '../shared/names';
 import { abortUpdate, decideUpdate, progressQuery, type DecideInput, type DecideResult, type RunProgress } from '../shared/runs';
@@ -74,6 +74,19 @@ export async function startMutatingRun(client: Client, settings: RuntimeSettings
         `cluster ${opts.cluster} already has a running ${operation} (run ${runRef(workflowId, running.runId)}, started by ${requester} at ${running.startTime.toISOString()}); wait for it to end or abort it with \`talos-fleet abort ${runRef(workflowId, running.runId)}\``,
       );
     }
+    throw err;
+  }
+}
+
+/** The mutating run a cluster has running now (strongly consistent: a describe, not a visibility query). */
+export async function runningMutation(client: Client, cluster: string): Promise<{ operation: string; ref: string } | undefined> {
+  const workflowId = clusterWorkflowId(cluster);
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    if (d.status.name !== 'RUNNING') return undefined;
+    return { operation: d.typedSearchAttributes.get(OPERATION) ?? d.type, ref: runRef(workflowId, d.runId) };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
 }

@@ -9,6 +9,7 @@ import { LogNotifier, type Notifier } from '../activities/notify';
 import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
 import { DEPLOYMENT_NAME } from '../shared/names';
+import { runningMutation } from './runs';
 import type { RuntimeSettings } from './settings';
 import { delay } from '../time';
 
@@ -71,18 +72,22 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
   const buildId = buildIdFor(bundle);
   const connector = new FleetConnector(inventorySource(settings.inventoryPath));
   const connection = await NativeConnection.connect(settings.connection);
+  // A client of our own for the activities that look at other runs (a scheduled snapshot skips a running restore).
+  const clientConnection = await Connection.connect(settings.connection);
+  const client = new Client({ connection: clientConnection, namespace: settings.namespace });
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? new LogNotifier() }),
+    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? new LogNotifier(), runningMutation: (cluster) => runningMutation(client, cluster) }),
     workerDeploymentOptions: { useWorkerVersioning: true, version: { deploymentName: DEPLOYMENT_NAME, buildId }, defaultVersioningBehavior: 'PINNED' },
     shutdownGraceTime: '10s',
   });
   const done = worker.run().finally(async () => {
     connector.close();
     await connection.close();
+    await clientConnection.close();
   });
   log(`worker ${buildId} polls task queue ${settings.taskQueue} in namespace ${settings.namespace}`);
   if (opts.setCurrentVersion) await makeCurrentVersion(settings, buildId);

@@ -4,6 +4,12 @@
  * recipients are age public keys, and the store is named by a URL without credentials.
  */
 
+/** A snapshot id from its cluster, time and run id: `prod-20261201T030000Z-3f2a` (ids sort by time; stable on replay). */
+export function snapshotId(cluster: string, at: Date, runId: string): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${cluster}-${stamp}-${runId.replace(/-/g, '').slice(0, 4)}`;
+}
+
 /** What a snapshot holds, counted in a throwaway etcd restored from it (the census). */
 export interface SnapshotContent {
   /** etcd's revision at the snapshot. */

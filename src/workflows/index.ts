@@ -1,2 +1,3 @@
 /** Every workflow the worker registers (the entry of the workflow bundle). */
 export { installCluster } from './install';
+export { snapshotCluster } from './snapshot';

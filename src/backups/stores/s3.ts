@@ -74,7 +74,7 @@ export class S3Store implements SnapshotStore {
       return { bytes: counted.bytes };
     } catch (err) {
       // The snapshot stream's own failure (a refused trailer, a lost node) is the cause, not S3.
-      if (sourceError) throw sourceError;
+      if (sourceError) throw sourceError as Error;
       throw s3Error(err, `uploading ${key} to ${this.url}`);
     }
   }
