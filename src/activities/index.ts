@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
 import { notifyActivities } from './notify';
+import { restoreActivities } from './restore';
 import { snapshotActivities } from './snapshots';
 
 /** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     ...installActivities(deps),
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),
+    ...restoreActivities(deps),
   });
 }
 

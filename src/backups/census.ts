@@ -112,6 +112,7 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
     const resources: Record<string, number> = {};
     const upToResources: Record<string, number> = {};
     let keys = 0;
+    let volatileKeys = 0;
     let registryKeys = 0;
     let upToKeys = 0;
     let volatile = 0;
@@ -125,12 +126,14 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
         const key = kv.key.toString('utf8');
         const resource = registryResource(key);
         keys++;
+        const isVolatile = VOLATILE_PREFIXES.some((p) => key.startsWith(p));
+        if (isVolatile) volatileKeys++;
         if (resource) {
           registryKeys++;
           resources[resource] = (resources[resource] ?? 0) + 1;
         }
         if (opts.createdUpTo !== undefined && Number(kv.create_revision) <= opts.createdUpTo) {
-          if (VOLATILE_PREFIXES.some((p) => key.startsWith(p))) volatile++;
+          if (isVolatile) volatile++;
           else {
             upToKeys++;
             if (resource) upToResources[resource] = (upToResources[resource] ?? 0) + 1;
@@ -145,6 +148,7 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
       etcdVersion: bins.version,
       revision,
       keys,
+      volatileKeys,
       registry: { present: registryKeys > 0, keys: registryKeys, resources },
       ...(opts.createdUpTo !== undefined ? { upTo: { revision: opts.createdUpTo, keys: upToKeys, resources: upToResources, volatile } } : {}),
     };

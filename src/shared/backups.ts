@@ -16,6 +16,8 @@ export interface SnapshotContent {
   revision: number;
   /** Keys in the snapshot (the live keyspace, not every revision). */
   keys: number;
+  /** Of those, keys Kubernetes rewrites or expires by itself after a restore (events, leases): not compared exactly. */
+  volatileKeys: number;
   /** The Kubernetes registry (`/registry/`): whether it is there, its key count, and keys per resource. */
   registry: { present: boolean; keys: number; resources: Record<string, number> };
 }

@@ -1,3 +1,4 @@
 /** Every workflow the worker registers (the entry of the workflow bundle). */
 export { installCluster } from './install';
 export { snapshotCluster } from './snapshot';
+export { restoreCluster } from './restore';

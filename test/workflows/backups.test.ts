@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client, Connection } from '@temporalio/client';
@@ -8,11 +8,12 @@ import { snapshotStatus } from '../../src/backups/census';
 import { openStore } from '../../src/backups/store';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
 import type { RuntimeSettings } from '../../src/runtime/settings';
-import type { BackupTimings, SnapshotClusterInput, SnapshotClusterResult } from '../../src/shared/backups';
+import type { BackupTimings, RestoreClusterInput, RestoreClusterResult, SnapshotClusterInput, SnapshotClusterResult } from '../../src/shared/backups';
 import { sideWorkflowId } from '../../src/shared/names';
 import type { RunNotification } from '../../src/shared/notifications';
 import { EtcdClient } from '../../src/simulator/etcd/client';
-import { requireTool } from '../../src/tools/binaries';
+import { requireEtcd, requireTool } from '../../src/tools/binaries';
+import { decide, runProgress, startMutatingRun, type StartedRun } from '../../src/runtime/runs';
 import { onlyValue } from '../../src/talos/replies';
 import { backupInventory } from '../support/backups';
 import { startFleet, type TestFleet } from '../support/fleet';
@@ -38,7 +39,7 @@ beforeAll(async () => {
   t = await startFleet({ nodes: '3cp', state: 'bootstrapped' });
   s3 = await startTestS3(join(t.dir, 's3'));
   Object.assign(process.env, s3.env);
-  const { inventory, identity } = await backupInventory(t, { dir: join(t.dir, 'inventory'), cluster: 'prod', store: s3.url('talos'), backups: { compression: 'zstd', retention: { keepLast: 2, daily: 0, weekly: 0, monthly: 0 } } });
+  const { inventory, identity } = await backupInventory(t, { dir: join(t.dir, 'inventory'), cluster: 'prod', store: s3.url('talos'), backups: { compression: 'zstd', retention: { keepLast: 2, daily: 0, weekly: 0, monthly: 0 } }, policy: { gates: { install: [], upgrade: [], 'upgrade-k8s': [], apply: [], restore: ['start'] }, requiredApprovals: { restore: 2 } } });
   identityFile = identity.file;
   server = await startTestTemporal(t.dir);
   settings = testSettings(server, inventory.path);
@@ -68,6 +69,19 @@ async function put(keys: number, prefix: string): Promise<void> {
   } finally {
     etcd.close();
   }
+}
+
+const records = (method: string) => t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === method).map((r) => ({ node: n.name, outcome: r.outcome })));
+
+/** Keys under a prefix, counted by the real etcdctl against a control plane's member. */
+function count(node: string, prefix: string): number {
+  const out = execFileSync(requireEtcd('3.5').etcdctl, [`--endpoints=http://${t.addr(node)}:2379`, 'get', prefix, '--prefix', '--count-only', '--write-out=fields'], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
+  return Number(/"Count" : (\d+)/.exec(out)?.[1] ?? NaN);
+}
+
+async function restore(from: string, requester = 'alice'): Promise<StartedRun> {
+  const input: RestoreClusterInput = { cluster: 'prod', requester, from, timing: TIMING };
+  return startMutatingRun(client, settings, { operation: 'restore', cluster: 'prod', requester, args: [input], summary: `restore prod from ${from}` });
 }
 
 describe('snapshots', () => {
@@ -100,3 +114,73 @@ describe('snapshots', () => {
     expect(notifications.some((n) => n.operation === 'snapshot' && /retention: kept 2/.test(n.message))).toBe(true);
   });
 });
+
+describe('restores', () => {
+  it('refuses a tampered snapshot before any control plane is reset, and says so', async () => {
+    const { snapshot: meta } = await snapshot();
+    // Flip one byte of the object where Versity Gateway keeps it.
+    const file = join(s3.dir, s3.bucket, 'talos', meta!.object);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 100]! ^= 1;
+    writeFileSync(file, bytes);
+    const run = await restore(meta!.id);
+    const failure = await run.handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+    expect(failure).toMatch(new RegExp(`verify-snapshot failed: snapshot ${meta!.id} failed verification: .*(was altered in the store|fails authentication|does not match)`));
+    expect(failure).toMatch(/nothing was reset/);
+    expect(records('Reset')).toEqual([]);
+    expect(records('ServiceStop')).toEqual([]);
+    // It is never offered again: marked failed in its record.
+    const listed = (await listSnapshots(openStore(s3.url('talos')), 'prod')).find((s) => s.id === meta!.id);
+    expect(listed!.verification.status).toBe('failed');
+  });
+
+  it('restores 10,000 keys after every control plane was reset: every key back, every control plane a member, still so after a reboot; each Reset and the EtcdRecover sent once', async () => {
+    await put(10_000, '/data/key-');
+    const { snapshot: meta } = await snapshot();
+    expect(meta!.content!.keys).toBeGreaterThanOrEqual(10_300);
+    await put(50, '/after-snapshot/key-');
+    expect(count('cp-2', '/after-snapshot/')).toBe(50);
+
+    const before = new Map(t.fleet.nodes().map((n) => [n.name, n.record.length]));
+    const since = (method: string) => t.fleet.nodes().flatMap((n) => n.record.slice(before.get(n.name)).filter((r) => r.method === method).map((r) => ({ node: n.name, outcome: r.outcome })));
+    const run = await restore('latest');
+    await waitForGate(run);
+    // Two distinct approvers are needed, and the requester is not one of them.
+    await expect(decide(client, run.ref, { choice: 'approve', user: 'alice' })).rejects.toThrow(/alice started this run and may not approve it/);
+    expect(await decide(client, run.ref, { choice: 'approve', user: 'bob' })).toMatchObject({ closed: false });
+    await expect(decide(client, run.ref, { choice: 'approve', user: 'bob' })).rejects.toThrow(/bob has already answered/);
+    expect(records('Reset')).toEqual([]);
+    expect(await decide(client, run.ref, { choice: 'approve', user: 'carol' })).toMatchObject({ closed: true });
+
+    const result = (await run.handle.result()) as RestoreClusterResult;
+    expect(result.snapshot).toBe(meta!.id);
+    expect(result.checks).toHaveLength(2);
+    expect(since('Reset').map((r) => `${r.node}:${r.outcome}`).sort()).toEqual(['cp-1:ok', 'cp-2:ok', 'cp-3:ok']);
+    expect(since('EtcdRecover')).toEqual([{ node: result.recoveredOn, outcome: 'ok' }]);
+    expect(since('Bootstrap')).toEqual([{ node: result.recoveredOn, outcome: 'ok' }]);
+    expect(since('Reboot')).toEqual([{ node: result.rebooted, outcome: 'ok' }]);
+    for (const node of ['cp-1', 'cp-2', 'cp-3']) {
+      expect(count(node, '/data/key-')).toBe(10_000);
+      expect(count(node, '/registry/configmaps/')).toBe(300);
+      expect(count(node, '/after-snapshot/')).toBe(0);
+    }
+    const members = onlyValue(await t.client().etcdMemberList({}, { node: t.addr('cp-2') })).members;
+    expect(members.map((m) => `${m.hostname}${m.isLearner ? ' (learner)' : ''}`).sort()).toEqual(['cp-1', 'cp-2', 'cp-3']);
+    const progress = await runProgress(client, run.ref);
+    expect(progress.gates.at(-1)!.decisions.map((d) => d.user)).toEqual(['bob', 'carol']);
+    // Every step was told to the notifier.
+    const told = notifications.filter((n) => n.operation === 'restore').map((n) => n.progress.phase);
+    for (const phase of ['verify-snapshot', 'preflight', 'approval', 'stop-etcd', 'reset', 'preparing', 'recover', 'etcd', 'health', 'verify-data', 'reboot', 'completed']) expect(told).toContain(phase);
+  });
+});
+
+async function waitForGate(run: StartedRun): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const p = await runProgress(client, run.ref).catch(() => undefined);
+    if (p?.gate) return;
+    if (p && p.status !== 'running') throw new Error(`the run ended before its gate: ${p.error ?? p.status}`);
+    if (Date.now() > deadline) throw new Error('no gate within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

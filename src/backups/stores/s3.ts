@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
-import { Sha256Counter } from '../integrity';
+import { PassThrough, type Readable } from 'node:stream';
+import { Sha256Counter, SnapshotIntegrityError } from '../integrity';
 import { StoreError, type SnapshotStore } from '../store';
 
 /** Multipart part size: S3's minimum, so an upload buffers at most `QUEUE` parts of it. */
@@ -82,7 +82,11 @@ export class S3Store implements SnapshotStore {
   async download(key: string): Promise<Readable> {
     try {
       const reply = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-      return reply.Body as Readable;
+      const body = reply.Body as Readable;
+      // The SDK checks the object against the checksum S3 stored with it, and fails the stream when they differ.
+      const out = new PassThrough({ highWaterMark: 256 * 1024 });
+      body.once('error', (err) => out.destroy(/checksum mismatch/i.test(err.message) ? new SnapshotIntegrityError(`${key} in ${this.url} was altered in the store: ${err.message}`) : s3Error(err, `reading ${key} from ${this.url}`)));
+      return body.pipe(out);
     } catch (err) {
       throw s3Error(err, `${key} in ${this.url}`);
     }
