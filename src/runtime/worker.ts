@@ -10,6 +10,9 @@ import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
 import { DEPLOYMENT_NAME } from '../shared/names';
 import { runningMutation } from './runs';
+import { loadInventory } from '../fleet/inventory';
+import { reconcileSchedules } from '../triggers/schedules';
+import type { BackupTimings } from '../shared/backups';
 import type { RuntimeSettings } from './settings';
 import { delay } from '../time';
 
@@ -50,6 +53,10 @@ export interface FleetWorkerOptions {
   /** Makes this build the deployment's current version once it polls (the dev server and tests; production decides this itself). */
   setCurrentVersion?: boolean;
   log?: (line: string) => void;
+  /** Reconcile the inventory's Temporal Schedules (snapshots, drills) once started (default: yes). */
+  reconcileSchedules?: boolean;
+  /** Timings the scheduled runs get (tests pass short ones). */
+  scheduleTiming?: Partial<BackupTimings>;
 }
 
 /** A running worker and how to stop it. */
@@ -91,6 +98,16 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
   });
   log(`worker ${buildId} polls task queue ${settings.taskQueue} in namespace ${settings.namespace}`);
   if (opts.setCurrentVersion) await makeCurrentVersion(settings, buildId);
+  if (opts.reconcileSchedules !== false) {
+    // A bad schedule in the inventory must not keep the worker from running the operations already under way.
+    try {
+      const r = await reconcileSchedules(client, loadInventory(settings.inventoryPath), settings.taskQueue, opts.scheduleTiming ? { timing: opts.scheduleTiming } : {});
+      const changed = [...r.created.map((id) => `created ${id}`), ...r.updated.map((id) => `updated ${id}`), ...r.deleted.map((id) => `deleted ${id}`)];
+      if (changed.length) log(`schedules: ${changed.join(', ')}`);
+    } catch (err) {
+      log(`schedules were not reconciled: ${(err as Error).message}`);
+    }
+  }
   return {
     worker,
     buildId,

@@ -2,3 +2,4 @@
 export { installCluster } from './install';
 export { snapshotCluster } from './snapshot';
 export { restoreCluster } from './restore';
+export { drillCluster } from './drill';
