@@ -50,6 +50,18 @@ async function within(windowMs: number, check: () => Promise<CheckResult>): Prom
   }
 }
 
+/** The SHA-256 of a file read from a node, or undefined when the node has no such file. */
+async function hashOfFile(stream: AsyncIterable<Buffer | string>): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of stream) hash.update(chunk);
+  } catch (err) {
+    if (err instanceof TalosApiError && err.code === 'not_found') return undefined;
+    throw err;
+  }
+  return hash.digest('hex');
+}
+
 /** True when the machine config holds a `VolumeConfig` named ETCD (Talos 1.14: /var/lib/etcd on its own volume). */
 export function hasEtcdVolume(machineConfig: string): boolean {
   return parseAllDocuments(machineConfig).some((d) => {
@@ -208,13 +220,7 @@ export function restoreActivities(deps: ActivityDeps) {
         if (etcd.error) throw transient('NodeUnreachable', `${input.node}: ${etcd.error}`);
         return { uploaded: false, detail: `not uploaded: etcd on ${input.node} is ${etcd.state} (already recovered)` };
       }
-      const present = createHash('sha256');
-      const existing = await pipeline(c.read('/var/lib/etcd.snapshot', {}, { timeoutMs: input.timeoutMs }), async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const chunk of chunks) present.update(chunk);
-      }).then(
-        () => present.digest('hex'),
-        (err: unknown) => (err instanceof TalosApiError && err.code === 'not_found' ? undefined : Promise.reject(err)),
-      );
+      const existing = await hashOfFile(c.read('/var/lib/etcd.snapshot', {}, { timeoutMs: input.timeoutMs }));
       if (existing === meta.sha256) return { uploaded: false, detail: `${input.node} already holds the complete snapshot ${meta.id}` };
       const b = clusterBackups(deps.inventory(), input.cluster);
       const started = Date.now();

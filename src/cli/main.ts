@@ -5,6 +5,8 @@ import { registerGen } from './gen';
 import { registerDev } from './dev';
 import { registerInventory } from './inventory';
 import { registerRunVerbs } from './runs';
+import { registerBackupVerbs } from './backups';
+import { registerSchedules } from './schedules';
 import { registerStatus } from './status';
 import { registerWorker } from './worker';
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDev(program);
   registerRunVerbs(program);
+  registerBackupVerbs(program);
+  registerSchedules(program);
   registerStatus(program);
   registerInventory(program);
   registerWorker(program);

@@ -51,13 +51,13 @@ describe('age encryption of a stream', () => {
     const plain = randomBytes(150_000);
     const sealed = await collect(Readable.from([plain]).pipe(await ageEncrypter([theirs.recipient])));
     const open = (bytes: Buffer) => collect(Readable.from([bytes]).pipe(ageDecrypter(AgeIdentity.fromFile(mine.file), 'snapshot x')));
-    await expect(open(sealed)).rejects.toMatchObject({ code: 'wrong_key', message: expect.stringMatching(/snapshot x was not encrypted to the configured age identity/) });
+    await expect(open(sealed)).rejects.toMatchObject({ code: 'wrong_key', message: expect.stringMatching(/snapshot x was not encrypted to the configured age identity/) as unknown });
     const forTheirs = (bytes: Buffer) => collect(Readable.from([bytes]).pipe(ageDecrypter(AgeIdentity.fromFile(theirs.file), 'snapshot x')));
     const altered = Buffer.from(sealed);
     altered[altered.length - 70_000]! ^= 1;
-    await expect(forTheirs(altered)).rejects.toMatchObject({ code: 'snapshot_corrupt', message: expect.stringMatching(/fails authentication/) });
+    await expect(forTheirs(altered)).rejects.toMatchObject({ code: 'snapshot_corrupt', message: expect.stringMatching(/fails authentication/) as unknown });
     await expect(forTheirs(sealed.subarray(0, sealed.length - 65_552))).rejects.toMatchObject({ code: 'snapshot_corrupt' });
-    await expect(forTheirs(sealed.subarray(0, 40))).rejects.toMatchObject({ code: 'snapshot_corrupt', message: expect.stringMatching(/ends inside its age header/) });
+    await expect(forTheirs(sealed.subarray(0, 40))).rejects.toMatchObject({ code: 'snapshot_corrupt', message: expect.stringMatching(/ends inside its age header/) as unknown });
   });
 
   it('keeps the identity out of messages and JSON, and refuses an identity file others can read', () => {

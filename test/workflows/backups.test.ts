@@ -18,6 +18,7 @@ import { requireEtcd, requireTool } from '../../src/tools/binaries';
 import { decide, runProgress, startMutatingRun, type StartedRun } from '../../src/runtime/runs';
 import { onlyValue } from '../../src/talos/replies';
 import { backupInventory } from '../support/backups';
+import { secretsInHistories } from '../support/secrets-scan';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 import { startTestS3, type TestS3 } from '../support/s3';
 import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
@@ -61,7 +62,7 @@ afterAll(async () => {
 
 async function snapshot(requester = 'alice'): Promise<SnapshotClusterResult> {
   const input: SnapshotClusterInput = { cluster: 'prod', requester, trigger: 'manual', timing: TIMING };
-  return client.workflow.execute('snapshotCluster', { workflowId: sideWorkflowId('prod', 'snapshot'), taskQueue: settings.taskQueue, args: [input] });
+  return client.workflow.execute<(i: SnapshotClusterInput) => Promise<SnapshotClusterResult>>('snapshotCluster', { workflowId: sideWorkflowId('prod', 'snapshot'), taskQueue: settings.taskQueue, args: [input] });
 }
 
 async function put(keys: number, prefix: string): Promise<void> {
@@ -182,7 +183,7 @@ describe('restores', () => {
     bytes[bytes.length - 100]! ^= 1;
     writeFileSync(file, bytes);
     const run = await restore(meta!.id);
-    const failure = await run.handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+    const failure: unknown = await run.handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
     expect(failure).toMatch(new RegExp(`verify-snapshot failed: snapshot ${meta!.id} failed verification: .*(was altered in the store|fails authentication|does not match)`));
     expect(failure).toMatch(/nothing was reset/);
     expect(records('Reset')).toEqual([]);
@@ -205,7 +206,7 @@ describe('restores', () => {
     await waitForGate(run);
     // A scheduled snapshot while the restore runs is skipped, not queued.
     const skipped = await triggerSchedule<SnapshotClusterResult>('talos-fleet/prod/snapshot');
-    expect(skipped.result).toMatchObject({ outcome: 'skipped', detail: expect.stringMatching(/skipped: a restore of prod is running/) });
+    expect(skipped.result).toMatchObject({ outcome: 'skipped', detail: expect.stringMatching(/skipped: a restore of prod is running/) as unknown });
     // Two distinct approvers are needed, and the requester is not one of them.
     await expect(decide(client, run.ref, { choice: 'approve', user: 'alice' })).rejects.toThrow(/alice started this run and may not approve it/);
     expect(await decide(client, run.ref, { choice: 'approve', user: 'bob' })).toMatchObject({ closed: false });
@@ -232,6 +233,13 @@ describe('restores', () => {
     // Every step was told to the notifier.
     const told = notifications.filter((n) => n.operation === 'restore').map((n) => n.progress.phase);
     for (const phase of ['verify-snapshot', 'preflight', 'approval', 'stop-etcd', 'reset', 'preparing', 'recover', 'etcd', 'health', 'verify-data', 'reboot', 'completed']) expect(told).toContain(phase);
+  });
+});
+
+describe('secrets', () => {
+  it('leaves no age identity, S3 credential or key material in the history of any run', async () => {
+    const identity = readFileSync(identityFile, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+    expect(await secretsInHistories(client, [identity, s3.env.AWS_SECRET_ACCESS_KEY, s3.env.AWS_ACCESS_KEY_ID])).toEqual([]);
   });
 });
 

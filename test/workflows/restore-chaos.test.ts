@@ -72,7 +72,7 @@ describe('a restore survives its worker being killed', () => {
       etcd.close();
 
       worker = spawnWorker(settings, bundle, log);
-      const snap: SnapshotClusterResult = await client.workflow.execute('snapshotCluster', {
+      const snap = await client.workflow.execute<(i: SnapshotClusterInput) => Promise<SnapshotClusterResult>>('snapshotCluster', {
         workflowId: sideWorkflowId('chaos', 'snapshot'),
         taskQueue: settings.taskQueue,
         args: [{ cluster: 'chaos', requester: 'ci', trigger: 'manual', timing: TIMING } satisfies SnapshotClusterInput],
