@@ -41,6 +41,7 @@ beforeAll(async () => {
   chmodSync(identityFile, 0o600);
   recipient = /public key: (age1\S+)/.exec(readFileSync(identityFile, 'utf8'))![1]!;
   identity = AgeIdentity.fromFile(identityFile);
+  mkdirSync(join(dir, 'files'));
   s3 = await startTestS3(join(dir, 's3'));
   Object.assign(process.env, s3.env);
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startMutatingRun } from '../../src/runtime/runs';
@@ -61,6 +62,7 @@ describe('a restore survives its worker being killed', () => {
         store: `file://${join(t.dir, 'store')}`,
         policy: { approvers: [], gates: { install: [], upgrade: [], 'upgrade-k8s': [], apply: [], restore: [] } },
       });
+      mkdirSync(join(t.dir, 'store'));
       server = await startTestTemporal(t.dir);
       const settings = testSettings(server, inventory.path);
       const bundle = await workflowBundlePath();
@@ -72,6 +74,13 @@ describe('a restore survives its worker being killed', () => {
       etcd.close();
 
       worker = spawnWorker(settings, bundle, log);
+      const restoreRun = (timing: Partial<BackupTimings>) => startMutatingRun(client, settings, { operation: 'restore', cluster: 'chaos', requester: 'ci', args: [{ cluster: 'chaos', requester: 'ci', from: 'latest', timing } satisfies RestoreClusterInput], summary: 'restore chaos' });
+      const failureOf = async (run: Awaited<ReturnType<typeof restoreRun>>) => run.handle.result().then(() => 'completed', (err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+
+      // With no snapshot at all, a restore says so and touches nothing.
+      expect(await failureOf(await restoreRun(TIMING))).toMatch(/cluster chaos has no snapshots in its store: take one with `talos-fleet snapshot chaos`/);
+      expect(t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === 'Reset' || r.method === 'ServiceStop'))).toEqual([]);
+
       const snap = await client.workflow.execute<(i: SnapshotClusterInput) => Promise<SnapshotClusterResult>>('snapshotCluster', {
         workflowId: sideWorkflowId('chaos', 'snapshot'),
         taskQueue: settings.taskQueue,
@@ -89,7 +98,7 @@ describe('a restore survives its worker being killed', () => {
       // twice), and once during the rejoin or health wait.
       const afterResets = 1 + Math.floor(random() * 3);
       process.stdout.write(`chaos seed ${seed}: SIGKILL the worker after ${afterResets} Reset(s) completed, after EtcdRecover, and while etcd rejoins\n`);
-      const run = await startMutatingRun(client, settings, { operation: 'restore', cluster: 'chaos', requester: 'ci', args: [{ cluster: 'chaos', requester: 'ci', from: 'latest', timing: TIMING } satisfies RestoreClusterInput], summary: 'restore chaos' });
+      const run = await restoreRun(TIMING);
       const injected: string[] = [];
       const kill = async (why: string) => {
         worker!.kill('SIGKILL');
@@ -122,6 +131,14 @@ describe('a restore survives its worker being killed', () => {
       } finally {
         check.close();
       }
+
+      // A control plane that never comes back to Preparing (its power goes at its next boot): the run stops there,
+      // naming it, and uploads nothing.
+      await t.fleet.fault('cp-3', 'down@boot');
+      const mark = new Map(t.fleet.nodes().map((n) => [n.name, n.record.length]));
+      const stuck = await failureOf(await restoreRun({ ...TIMING, preparingTimeoutMs: 10_000 }));
+      expect(stuck).toMatch(/preparing failed: timed out after 10 s: waiting for every control plane to wait in Preparing: cp-3: does not answer/);
+      expect(t.fleet.nodes().flatMap((n) => n.record.slice(mark.get(n.name)).filter((r) => r.method === 'EtcdRecover' || r.method === 'Bootstrap'))).toEqual([]);
       await connection.close();
     } catch (err) {
       process.stdout.write(`worker log:\n${log.join('').slice(-4000)}\n`);

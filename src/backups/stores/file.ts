@@ -18,7 +18,13 @@ function fsError(err: unknown, what: string): StoreError {
 }
 
 /** Writes an fsync'd file under a temporary name, renames it into place and fsyncs the directory (atomic on POSIX). */
-async function atomically(path: string, write: (temp: string) => Promise<void>): Promise<void> {
+async function atomically(root: string, path: string, write: (temp: string) => Promise<void>): Promise<void> {
+  // The store's own directory must exist: creating it would hide a backup disk that is not mounted.
+  try {
+    await stat(root);
+  } catch {
+    throw new StoreError('store_misconfigured', `backup store file://${root} does not exist: create the directory (or mount the disk it is on)`);
+  }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.part`);
   try {
@@ -61,7 +67,7 @@ export class FileStore implements SnapshotStore {
   async upload(key: string, body: Readable): Promise<{ bytes: number }> {
     const path = this.path(key);
     try {
-      await atomically(path, (temp) => pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o600 })));
+      await atomically(this.root, path, (temp) => pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o600 })));
       return { bytes: (await stat(path)).size };
     } catch (err) {
       // The source's own error (the snapshot stream, the encryption) is not the store's.
@@ -83,7 +89,7 @@ export class FileStore implements SnapshotStore {
   async writeText(key: string, text: string): Promise<void> {
     const path = this.path(key);
     try {
-      await atomically(path, async (temp) => {
+      await atomically(this.root, path, async (temp) => {
         const fd = await open(temp, 'wx', 0o600);
         try {
           await fd.writeFile(text);
@@ -117,7 +123,7 @@ export class FileStore implements SnapshotStore {
           await stat(this.root);
           return [];
         } catch {
-          throw new StoreError('store_misconfigured', `backup store ${this.url} does not exist: create the directory`);
+          throw new StoreError('store_misconfigured', `backup store ${this.url} does not exist: create the directory (or mount the disk it is on)`);
         }
       }
       throw fsError(err, `listing ${prefix} in ${this.url}`);
