@@ -1,14 +1,18 @@
 import type { ActivityDeps } from './deps';
+import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
 import { notifyActivities } from './notify';
 import { restoreActivities } from './restore';
 import { snapshotActivities } from './snapshots';
+import { upgradeActivities } from './upgrade';
 
 /** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
   return wrapActivities({
     ...installActivities(deps),
+    ...upgradeActivities(deps),
+    ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),
     ...restoreActivities(deps),

@@ -12,6 +12,7 @@ import { imageTag } from '../releases/versions';
 import { AlreadyBootstrappedError } from '../talos/errors';
 import { onlyValue } from '../talos/replies';
 import { permanent, transient } from './failures';
+import { pollWithin, type CheckResult } from './checks';
 import type { ActivityDeps } from './deps';
 
 /** A node as the install plans it (references only: no key material). */
@@ -32,23 +33,6 @@ export interface InstallPlan {
   policy: GatePolicy;
 }
 
-/** The result of a check that an activity may wait for a while (heartbeating) before answering "not yet". */
-export interface CheckResult {
-  done: boolean;
-  detail: string;
-}
-
-/** Polls `check` until it is done or `windowMs` passes; heartbeats with the latest detail meanwhile. */
-async function waitWithin(windowMs: number, check: () => Promise<CheckResult>): Promise<CheckResult> {
-  const deadline = Date.now() + windowMs;
-  const ctx = Context.current();
-  for (;;) {
-    const result = await check();
-    if (result.done || Date.now() >= deadline) return result;
-    ctx.heartbeat(result.detail);
-    await ctx.sleep(Math.min(500, Math.max(0, deadline - Date.now())));
-  }
-}
 
 /** The install's activities. Each checks the world before acting, so a retried attempt never repeats an effect. */
 export function installActivities(deps: ActivityDeps) {
@@ -110,11 +94,11 @@ export function installActivities(deps: ActivityDeps) {
     },
 
     /** Waits (up to `windowMs`) for the node to answer over mutual TLS with the cluster's CA, on the version to install. */
-    async checkNodeInstalled(input: { cluster: string; node: string; windowMs: number }): Promise<CheckResult & { version?: string }> {
+    async checkNodeInstalled(input: { cluster: string; node: string; windowMs: number; pollMs?: number }): Promise<CheckResult & { version?: string }> {
       const spec = node(input.cluster, input.node);
       const wanted = imageTag(installImageOf(deps.inventory(), input.cluster));
       let version: string | undefined;
-      const result = await waitWithin(input.windowMs, async () => {
+      const result = await pollWithin(input.windowMs, async () => {
         // Anything but an answer with the cluster's identity is "not yet": while it installs, a node moves from its
         // maintenance certificate through a reboot to its new identity, and a probe can catch any moment of that.
         const probe = await probeNode(deps.connector, input.cluster, spec);
@@ -122,7 +106,7 @@ export function installActivities(deps: ActivityDeps) {
         version = probe.version;
         if (wanted && probe.version !== wanted) return { done: false, detail: `answers on ${probe.version}, installing ${wanted}` };
         return { done: probe.stage === 'running', detail: probe.stage === 'running' ? `running ${probe.version}` : `booting ${probe.version} (stage ${probe.stage})` };
-      });
+      }, input.pollMs);
       return { ...result, ...(version ? { version } : {}) };
     },
 
@@ -154,17 +138,17 @@ export function installActivities(deps: ActivityDeps) {
     },
 
     /** Waits (up to `windowMs`) until every control plane is a voting etcd member. */
-    async checkEtcdMembers(input: { cluster: string; windowMs: number }): Promise<CheckResult> {
+    async checkEtcdMembers(input: { cluster: string; windowMs: number; pollMs?: number }): Promise<CheckResult> {
       const spec = deps.inventory().cluster(input.cluster);
       const wanted = spec.nodes.filter((n) => n.role === 'controlplane').map((n) => n.hostname ?? n.name);
-      return waitWithin(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const reply = await deps.connector.cluster(input.cluster).etcdMemberList({}).catch((err: Error) => err);
         if (reply instanceof Error) return { done: false, detail: `etcd members unknown: ${reply.message}` };
         const members = onlyValue(reply).members;
         const voting = new Set(members.filter((m) => !m.isLearner).map((m) => m.hostname));
         const missing = wanted.filter((h) => !voting.has(h));
         return missing.length === 0 ? { done: true, detail: `etcd members: ${wanted.join(', ')}` } : { done: false, detail: `waiting for ${missing.join(', ')} to join etcd` };
-      });
+      }, input.pollMs);
     },
 
     /** Runs the cluster health check (upstream's named checks) for up to `windowMs`. */

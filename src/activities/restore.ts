@@ -17,7 +17,8 @@ import type { GatePolicy } from '../shared/runs';
 import { AlreadyBootstrappedError, TalosApiError } from '../talos/errors';
 import { onlyValue } from '../talos/replies';
 import type { ActivityDeps } from './deps';
-import type { CheckResult, PlannedNode } from './install';
+import { pollWithin, type CheckResult } from './checks';
+import type { PlannedNode } from './install';
 import { permanent, reportProgress, transient } from './failures';
 
 /** A control plane as the restore found it before touching anything. */
@@ -36,18 +37,6 @@ export interface RestorePlan {
   cluster: string;
   controlPlanes: PlannedNode[];
   policy: GatePolicy;
-}
-
-/** Polls `check` until done or `windowMs` passes, heartbeating its detail. */
-async function within(windowMs: number, check: () => Promise<CheckResult>): Promise<CheckResult> {
-  const deadline = Date.now() + windowMs;
-  const ctx = Context.current();
-  for (;;) {
-    const result = await check();
-    if (result.done || Date.now() >= deadline) return result;
-    ctx.heartbeat(result.detail);
-    await ctx.sleep(Math.min(200, Math.max(0, deadline - Date.now())));
-  }
 }
 
 /** The SHA-256 of a file read from a node, or undefined when the node has no such file. */
@@ -184,7 +173,7 @@ export function restoreActivities(deps: ActivityDeps) {
      */
     async checkPreparing(input: { cluster: string; windowMs: number; stableMs: number }): Promise<CheckResult> {
       let since: number | undefined;
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const states = await Promise.all(
           controlPlanes(input.cluster).map(async (n) => {
             const etcd = await etcdState(input.cluster, n.name);
@@ -287,7 +276,7 @@ export function restoreActivities(deps: ActivityDeps) {
 
     /** Waits until the node answers with a new boot id, running, with its etcd member running again. */
     async checkRebooted(input: { cluster: string; node: string; bootIdBefore: string; windowMs: number }): Promise<CheckResult> {
-      return within(input.windowMs, async () => {
+      return pollWithin(input.windowMs, async () => {
         const c = client(input.cluster, input.node);
         const bootId = await c.bootId({}).catch(() => undefined);
         if (!bootId) return { done: false, detail: 'rebooting (does not answer)' };

@@ -8,6 +8,8 @@ import { registerRunVerbs } from './runs';
 import { registerBackupVerbs } from './backups';
 import { registerSchedules } from './schedules';
 import { registerStatus } from './status';
+import { registerUpgrade } from './upgrade';
+import { registerApply } from './apply';
 import { registerWorker } from './worker';
 
 /** Builds the `talos-fleet` command; each verb lives in its own file and registers itself here. */
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDev(program);
   registerRunVerbs(program);
+  registerUpgrade(program);
+  registerApply(program);
   registerBackupVerbs(program);
   registerSchedules(program);
   registerStatus(program);

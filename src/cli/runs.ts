@@ -62,7 +62,7 @@ export async function startAndMaybeFollow(opts: RuntimeOptions & { wait?: boolea
 }
 
 /** In the dev deployment, polls faster than on real machines so a demo does not idle. */
-function devTiming(settings: RuntimeSettings): { timing?: { pollIntervalMs: number; checkWindowMs: number } } {
+export function devTiming(settings: RuntimeSettings): { timing?: { pollIntervalMs: number; checkWindowMs: number } } {
   return settings.source === 'dev' ? { timing: { pollIntervalMs: 1_000, checkWindowMs: 10_000 } } : {};
 }
 

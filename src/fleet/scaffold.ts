@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { writeFilesAtomically } from '../config/files';
 import { generateMachineConfigs } from '../config/generate';
-import { generateSecretsBundle, stringifySecretsBundle } from '../config/secrets';
-import { stringifyTalosconfig } from '../config/talosconfig';
+import { generateSecretsBundle, stringifySecretsBundle, type SecretsBundle } from '../config/secrets';
+import { stringifyTalosconfig, type Talosconfig } from '../config/talosconfig';
 import { loadInventory, type LoadedInventory } from './inventory';
 
 /** A node to put in a scaffolded inventory. */
@@ -26,6 +26,8 @@ export interface ScaffoldInput {
   allowSelfApproval: boolean;
   /** Extra policy fields (durations as Go strings: `approvalTimeout: 30s`). */
   policy?: Record<string, unknown>;
+  /** An existing cluster's secrets and admin talosconfig; new ones are generated when absent. */
+  existing?: { secrets: SecretsBundle; talosconfig: Talosconfig };
 }
 
 /**
@@ -35,15 +37,19 @@ export interface ScaffoldInput {
 export async function scaffoldInventory(input: ScaffoldInput): Promise<LoadedInventory> {
   const controlPlanes = input.nodes.filter((n) => n.role === 'controlplane');
   const endpoint = `https://${controlPlanes[0]!.address}:6443`;
-  const secrets = await generateSecretsBundle({ versionContract: input.talosVersion });
-  const generated = await generateMachineConfigs({
-    clusterName: input.cluster,
-    endpoint,
-    secrets,
-    talosVersion: input.talosVersion,
-    ...(input.kubernetesVersion ? { kubernetesVersion: input.kubernetesVersion } : {}),
-    talosconfigEndpoints: controlPlanes.map((n) => n.address),
-  });
+  const secrets = input.existing?.secrets ?? (await generateSecretsBundle({ versionContract: input.talosVersion }));
+  const talosconfig =
+    input.existing?.talosconfig ??
+    (
+      await generateMachineConfigs({
+        clusterName: input.cluster,
+        endpoint,
+        secrets,
+        talosVersion: input.talosVersion,
+        ...(input.kubernetesVersion ? { kubernetesVersion: input.kubernetesVersion } : {}),
+        talosconfigEndpoints: controlPlanes.map((n) => n.address),
+      })
+    ).talosconfig;
   const inventory = {
     clusters: [
       {
@@ -61,7 +67,7 @@ export async function scaffoldInventory(input: ScaffoldInput): Promise<LoadedInv
   const path = join(input.dir, 'fleet.yaml');
   writeFilesAtomically([
     { path: join(input.dir, input.cluster, 'secrets.yaml'), content: stringifySecretsBundle(secrets), mode: 0o600 },
-    { path: join(input.dir, input.cluster, 'talosconfig'), content: stringifyTalosconfig(generated.talosconfig), mode: 0o600 },
+    { path: join(input.dir, input.cluster, 'talosconfig'), content: stringifyTalosconfig(talosconfig), mode: 0o600 },
     { path, content: `# The clusters this talos-fleet deployment manages (see README: Inventory).\n${stringifyYaml(inventory)}` },
   ]);
   return loadInventory(path);

@@ -62,6 +62,8 @@ const policy = z
     onApprovalTimeout: z.enum(['hold', 'abort']).default('hold'),
     reminderEvery: duration.default(15 * 60_000),
     workerBatchSize: z.number().int().min(1).default(1),
+    /** How upgrades cross minors: through every intermediate minor (upstream's advice) or as few hops as installers allow. */
+    upgradePath: z.enum(['every-minor', 'fewest-hops']).default('every-minor'),
     canaryCount: z.number().int().min(0).default(1),
     soak: duration.optional(),
   })

@@ -8,6 +8,7 @@ import { createActivities } from '../activities';
 import { LogNotifier, type Notifier } from '../activities/notify';
 import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
+import { FleetError } from '../errors';
 import { DEPLOYMENT_NAME } from '../shared/names';
 import { runningMutation } from './runs';
 import { loadInventory } from '../fleet/inventory';
@@ -50,6 +51,8 @@ export interface FleetWorkerOptions {
   /** Prebuilt workflow bundle (`npm run build:workflows`); bundled from source when absent. */
   workflowBundlePath?: string;
   notifier?: Notifier;
+  /** How long to keep trying to reach Temporal at start (a worker may start before its server). */
+  connectTimeoutMs?: number;
   /** Makes this build the deployment's current version once it polls (the dev server and tests; production decides this itself). */
   setCurrentVersion?: boolean;
   log?: (line: string) => void;
@@ -78,7 +81,7 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
   const bundle = await loadWorkflowBundle(opts.workflowBundlePath);
   const buildId = buildIdFor(bundle);
   const connector = new FleetConnector(inventorySource(settings.inventoryPath));
-  const connection = await NativeConnection.connect(settings.connection);
+  const connection = await connectWithRetry(settings, opts.connectTimeoutMs ?? 60_000, log);
   // A client of our own for the activities that look at other runs (a scheduled snapshot skips a running restore).
   const clientConnection = await Connection.connect(settings.connection);
   const client = new Client({ connection: clientConnection, namespace: settings.namespace });
@@ -117,6 +120,20 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
       await done;
     },
   };
+}
+
+/** Connects the worker to Temporal, retrying while the server is not up yet, so start order does not matter. */
+async function connectWithRetry(settings: RuntimeSettings, timeoutMs: number, log: (line: string) => void): Promise<NativeConnection> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await NativeConnection.connect(settings.connection);
+    } catch (err) {
+      if (Date.now() > deadline) throw new FleetError('temporal_unreachable', `cannot reach Temporal at ${settings.connection.address ?? 'localhost:7233'} after ${Math.round(timeoutMs / 1000)} s: ${(err as Error).message}`);
+      if (attempt === 0) log(`waiting for Temporal at ${settings.connection.address ?? 'localhost:7233'}`);
+      await delay(1_000);
+    }
+  }
 }
 
 /** Sets `buildId` as the current version of the talos-fleet deployment, so new runs go to it. */

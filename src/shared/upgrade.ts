@@ -42,3 +42,17 @@ export interface UpgradeKubernetesInput {
   toVersion: string;
   timing?: Partial<UpgradeTimings>;
 }
+
+/** `apply CLUSTER`: a machine-config rollout of the inventory's configs (plus ad-hoc patches) to the nodes. */
+export interface ApplyConfigInput {
+  cluster: string;
+  requester: string;
+  /** Only these nodes (names); every node when absent. */
+  nodes?: string[];
+  /**
+   * Extra patches for this rollout, as patch text (strategic merge or RFC 6902). They are part of the run's history,
+   * so they must not hold secrets (the CLI refuses ones that look like key material); those go in the inventory.
+   */
+  patches?: string[];
+  timing?: Partial<UpgradeTimings>;
+}

@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate } from '../config/certs';
 import { generateMachineConfigs } from '../config/generate';
+import type { SecretsBundle } from '../config/secrets';
 import { decodePair, machineCertificateAuthority } from '../config/machineconfig';
 import { renderNodeConfig } from '../config/node';
 import { FleetError } from '../errors';
@@ -253,7 +254,7 @@ export class SimulatedFleet implements FleetView {
    * Pre-provisions the nodes' disks as an installed, configured cluster (what `gen config` + `apply-config`
    * would have left on them), so `start()` boots them straight into it. Returns the admin talosconfig.
    */
-  async provisionCluster(opts: { clusterName: string; endpoint?: string }): Promise<Talosconfig> {
+  async provisionCluster(opts: { clusterName: string; endpoint?: string; secrets?: SecretsBundle }): Promise<Talosconfig> {
     const controlPlanes = this.nodes().filter((n) => n.spec.role === 'controlplane');
     if (!controlPlanes.length) throw new FleetError('invalid_nodes', 'a bootstrapped cluster needs at least one control plane node');
     const version = this.options.version ?? DEFAULT_TALOS_VERSION;
@@ -263,6 +264,7 @@ export class SimulatedFleet implements FleetView {
       talosVersion: version,
       installImage: `ghcr.io/siderolabs/installer:${version}`,
       talosconfigEndpoints: controlPlanes.map((n) => n.spec.address),
+      ...(opts.secrets ? { secrets: opts.secrets } : {}),
     });
     for (const node of this.nodes()) {
       const base = node.spec.role === 'controlplane' ? generated.controlplane : generated.worker;

@@ -1,5 +1,7 @@
 /** Every workflow the worker registers (the entry of the workflow bundle). */
 export { installCluster } from './install';
+export { upgradeCluster } from './upgrade';
+export { applyConfig } from './apply';
 export { snapshotCluster } from './snapshot';
 export { restoreCluster } from './restore';
 export { drillCluster } from './drill';

@@ -65,7 +65,7 @@ export async function installCluster(input: InstallClusterInput): Promise<Instal
             run.node(node.name, 'working', applied.detail);
           });
           const done = await run.waitFor('install', node.name, t.nodeInstallTimeoutMs, t.pollIntervalMs, () =>
-            checks.checkNodeInstalled({ cluster, node: node.name, windowMs: t.checkWindowMs }),
+            checks.checkNodeInstalled({ cluster, node: node.name, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }),
           );
           run.node(node.name, 'done', done.detail);
           return { name: node.name, version: done.version ?? '' };
@@ -102,7 +102,7 @@ export async function installCluster(input: InstallClusterInput): Promise<Instal
 
       run.checkpoint();
       run.phase('etcd', 'waiting for every control plane to join etcd');
-      await run.waitFor('etcd', undefined, t.etcdJoinTimeoutMs, t.pollIntervalMs, () => checks.checkEtcdMembers({ cluster, windowMs: t.checkWindowMs }));
+      await run.waitFor('etcd', undefined, t.etcdJoinTimeoutMs, t.pollIntervalMs, () => checks.checkEtcdMembers({ cluster, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
 
       run.phase('health', 'waiting for the cluster health check to pass');
       await run.waitFor('health', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));

@@ -85,7 +85,7 @@ export async function restoreCluster(input: RestoreClusterInput): Promise<Restor
       run.node(recoverOn, 'working', boot.detail);
 
       run.phase('etcd', 'waiting for every control plane to rejoin etcd');
-      await run.waitFor('etcd', undefined, t.etcdJoinTimeoutMs, t.pollIntervalMs, () => checks.checkEtcdMembers({ cluster, windowMs: t.checkWindowMs }));
+      await run.waitFor('etcd', undefined, t.etcdJoinTimeoutMs, t.pollIntervalMs, () => checks.checkEtcdMembers({ cluster, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
       run.phase('health', 'waiting for the cluster health check to pass');
       await run.waitFor('health', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
 
@@ -101,7 +101,7 @@ export async function restoreCluster(input: RestoreClusterInput): Promise<Restor
       await run.atomic(() => acts.rebootOnce({ cluster, node: rebootNode, bootIdBefore }));
       run.node(rebootNode, 'working', 'rebooting');
       await run.waitFor('reboot', rebootNode, t.rebootTimeoutMs, t.pollIntervalMs, () => checks.checkRebooted({ cluster, node: rebootNode, bootIdBefore, windowMs: t.checkWindowMs }));
-      await run.waitFor('etcd', undefined, t.etcdJoinTimeoutMs, t.pollIntervalMs, () => checks.checkEtcdMembers({ cluster, windowMs: t.checkWindowMs }));
+      await run.waitFor('etcd', undefined, t.etcdJoinTimeoutMs, t.pollIntervalMs, () => checks.checkEtcdMembers({ cluster, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
       await run.waitFor('health', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
       const again = await transfers.verifyRestoredData({ cluster, id: snapshot.id, node: rebootNode, timeoutMs: t.transferTimeoutMs }).catch((err: unknown) => Promise.reject(stepFailure('verify-data', rebootNode, err)));
       checksDone.push(`after rebooting ${rebootNode}: ${again.detail}`);

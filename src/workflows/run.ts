@@ -46,6 +46,21 @@ const FORWARD: GateChoice[] = ['approve', 'retry', 'skip', 'rollback'];
 /** Raised inside a run when someone aborted it; the run ends at a safe point with status `aborted`. */
 export const ABORTED = 'RunAborted';
 
+/**
+ * A node's step that failed: the run stops at that node and asks what to do. `rollbackPossible` offers the Rollback
+ * choice (the node answers and has another image to boot).
+ */
+export class NodeFailure extends Error {
+  constructor(
+    readonly node: string,
+    readonly step: string,
+    message: string,
+    readonly rollbackPossible = false,
+  ) {
+    super(message);
+  }
+}
+
 /** The failure a run ends with when a named step failed: the step, the node, and the cause's own message. */
 export function stepFailure(step: string, node: string | undefined, err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure && (err.type === ABORTED || err.type === 'StepFailed')) return err;
@@ -145,10 +160,13 @@ export class Run {
     return CancellationScope.nonCancellable(fn);
   }
 
-  /** Stops at an approval gate when the policy lists it; returns when approved, throws when rejected, aborted or timed out (abort policy). */
-  async approval(name: string, summary: string): Promise<void> {
+  /**
+   * Stops at an approval gate when the policy lists it (as `policyGate`, e.g. `hop` for the gate `hop-2`); returns
+   * when approved, throws when rejected, aborted or timed out (abort policy).
+   */
+  async approval(name: string, summary: string, policyGate = name): Promise<void> {
     const policy = this.requirePolicy();
-    if (!policy.gates.includes(name)) return;
+    if (!policy.gates.includes(policyGate)) return;
     const outcome = await this.waitAtGate({ name, kind: 'approval', summary, choices: ['approve', 'reject'], approvalsNeeded: policy.requiredApprovals });
     if (outcome === 'reject') {
       const by = this.progress.gates.at(-1)?.decisions.at(-1);
@@ -251,6 +269,34 @@ export class Run {
     return this.policy;
   }
 
+  /**
+   * Runs a node's step; when it fails, opens a decision gate about that node and does what the answer says: `retry`
+   * runs the step again, `skip` returns `skipped`, `rollback` calls `onRollback` (which ends the run), `abort` ends
+   * the run as aborted. No other node is touched while the gate waits.
+   */
+  async withDecision(node: string, step: (attempt: number) => Promise<void>, onRollback?: (failure: NodeFailure, decidedBy: string) => Promise<never>): Promise<'done' | 'skipped'> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await step(attempt);
+        return 'done';
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === ABORTED) throw err;
+        const failure = err instanceof NodeFailure ? err : new NodeFailure(node, 'step', causeMessage(err), false);
+        this.node(node, 'failed', failure.message);
+        const choices: DecisionChoice[] = failure.rollbackPossible && onRollback ? ['retry', 'rollback', 'skip', 'abort'] : ['retry', 'skip', 'abort'];
+        const choice = await this.decision(`failure-${node}-${attempt}`, node, `${failure.step} failed on ${node}: ${failure.message}`, choices);
+        const by = this.progress.gates.at(-1)?.decisions.at(-1)?.user ?? '?';
+        if (choice === 'retry') continue;
+        if (choice === 'skip') {
+          this.node(node, 'skipped', `skipped by ${by} after: ${failure.message}`);
+          return 'skipped';
+        }
+        if (choice === 'rollback') await onRollback!(failure, by);
+        throw ApplicationFailure.create({ type: ABORTED, message: `aborted by ${by} after ${failure.step} failed on ${node}: ${failure.message}`, nonRetryable: true });
+      }
+    }
+  }
+
   /** Waits, polling `check` every `pollMs`, until it reports done; fails the named step after `timeoutMs`. */
   async waitFor<T extends { done: boolean; detail: string }>(step: string, node: string | undefined, timeoutMs: number, pollMs: number, check: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
@@ -276,7 +322,8 @@ export class Run {
   async finish(status: 'completed' | 'failed' | 'aborted', message: string): Promise<void> {
     this.progress.status = status;
     if (status !== 'completed') this.progress.error = message;
-    this.phase(status === 'completed' ? 'completed' : status, message);
+    this.progress.phase = status;
+    upsertSearchAttributes([{ key: PHASE, value: status }]);
     this.event(status, message);
     await CancellationScope.nonCancellable(async () => {
       await this.notifications;

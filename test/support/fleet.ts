@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SecretsBundle } from '../../src/config/secrets';
 import { parseNodeCounts, SimulatedFleet } from '../../src/simulator/fleet';
 import { TalosClient } from '../../src/talos/client';
 import { contextIdentity, type ClientIdentity, type Talosconfig } from '../../src/config/talosconfig';
@@ -30,13 +31,13 @@ export interface TestFleet {
 }
 
 /** Starts a simulated fleet in a temporary directory; `bootstrapped` installs it and bootstraps etcd first. */
-export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string }): Promise<TestFleet> {
+export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string; secrets?: SecretsBundle; clusterName?: string }): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-test-'));
   const fleet = new SimulatedFleet({ dir, nodes: parseNodeCounts(opts.nodes, baseAddress()), timeScale: TEST_TIME_SCALE, ...(opts.version ? { version: opts.version } : {}) });
   const clients: TalosClient[] = [];
   let talosconfig: Talosconfig | undefined;
   try {
-    if (opts.state === 'bootstrapped') talosconfig = await fleet.provisionCluster({ clusterName: 'test' });
+    if (opts.state === 'bootstrapped') talosconfig = await fleet.provisionCluster({ clusterName: opts.clusterName ?? 'test', ...(opts.secrets ? { secrets: opts.secrets } : {}) });
     await fleet.start();
     if (talosconfig) await fleet.bootstrapCluster(talosconfig);
   } catch (err) {

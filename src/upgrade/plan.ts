@@ -1,0 +1,201 @@
+/**
+ * The upgrade planner: from what every node runs now to an ordered, gated plan, or a refusal that says why, before
+ * anything changes. Pure: the cluster's state and the release facts come in, the plan goes out.
+ */
+import { compareSemVer, parseSemVer, type SemVer } from '../releases/versions';
+
+/** One node as the planner sees it. */
+export interface NodeUpgradeState {
+  name: string;
+  address: string;
+  role: 'controlplane' | 'worker';
+  /** The Talos version it answers with now. */
+  version: string;
+  /** The installer image in its machine config (keeps its registry and Image Factory schematic). */
+  installImage?: string;
+  /** True when its etcd member leads the cluster (control planes only). */
+  etcdLeader?: boolean;
+}
+
+/** The cluster's state, read by the planning activity. */
+export interface ClusterUpgradeState {
+  cluster: string;
+  nodes: NodeUpgradeState[];
+  /** The Kubernetes version the cluster runs (the lowest among its components). */
+  kubernetesVersion?: string;
+}
+
+/** What the planner needs to know about Talos releases (the version profiles provide it). */
+export interface ReleaseFacts {
+  /** The latest patch release known for a minor (`1.12` → `v1.12.4`), or undefined for an unknown minor. */
+  latestPatch(minor: { major: number; minor: number }): string | undefined;
+  /** Why the installer of `target` refuses to run on a host at `host` (undefined: it runs). */
+  installerRefusal(host: string, target: string): string | undefined;
+  /** Why Talos `talos` cannot run Kubernetes `kubernetes` (undefined: it can). */
+  kubernetesRefusal(talos: string, kubernetes: string): string | undefined;
+  /** The installer image for `version`, keeping the registry and schematic of `current` where the form allows. */
+  installerImage(version: string, current: string | undefined): string;
+  /** Which API upgrades a node running `version`. */
+  upgradeApi(version: string): 'legacy' | 'lifecycle';
+}
+
+/** How a path crosses minors: every intermediate minor (upstream's advice), or as few hops as the installers allow. */
+export type PathPolicy = 'every-minor' | 'fewest-hops';
+
+/** How the run proceeds, from the inventory's policy. */
+export interface RolloutPolicy {
+  canaryCount: number;
+  workerBatchSize: number;
+  path: PathPolicy;
+  /** Approval gates of the upgrade (`start`, `hop`, `canary`, `workers`). */
+  gates: string[];
+}
+
+/** One node's upgrade within a hop. */
+export interface PlannedNodeUpgrade {
+  node: string;
+  role: 'controlplane' | 'worker';
+  from: string;
+  to: string;
+  image: string;
+  api: 'legacy' | 'lifecycle';
+}
+
+/** One hop: every node to one version, in the order the rollout takes them. */
+export interface UpgradeHop {
+  to: string;
+  /** Control planes one at a time, the etcd leader last. */
+  controlPlanes: PlannedNodeUpgrade[];
+  /** The canary workers, then batches of the rest (each batch upgraded in parallel). */
+  canaries: PlannedNodeUpgrade[];
+  batches: PlannedNodeUpgrade[][];
+}
+
+export interface UpgradePlan {
+  cluster: string;
+  from: string[];
+  to: string;
+  hops: UpgradeHop[];
+  /** Gates the run will stop at, in order (`start`, `canary` per hop, `hop` between hops). */
+  gates: string[];
+  /** Nodes already on the target (nothing to do). */
+  upToDate: string[];
+  /** A fresh verified etcd snapshot is taken before anything changes. */
+  snapshotFirst: boolean;
+}
+
+/** A plan that cannot work, with every reason; nothing was changed. */
+export class UpgradeRefusal extends Error {
+  constructor(
+    readonly cluster: string,
+    readonly reasons: string[],
+  ) {
+    super(`cannot upgrade cluster ${cluster}: ${reasons.join('; ')}; nothing was changed`);
+    this.name = 'UpgradeRefusal';
+  }
+}
+
+const fmt = (v: SemVer) => `v${v.major}.${v.minor}.${v.patch}`;
+
+/** The versions a node moves through from `from` to `target`, per the path policy (the target last). */
+export function versionPath(from: SemVer, target: SemVer, facts: ReleaseFacts, policy: PathPolicy): string[] {
+  if (from.major !== target.major) return [fmt(target)];
+  const stops: string[] = [];
+  for (let minor = from.minor + 1; minor < target.minor; minor++) {
+    const latest = facts.latestPatch({ major: target.major, minor });
+    if (latest) stops.push(latest);
+  }
+  stops.push(fmt(target));
+  if (policy === 'every-minor') return stops;
+  // As few hops as the installers allow: from each position, the farthest stop whose installer accepts it.
+  const path: string[] = [];
+  let at = fmt(from);
+  while (path.at(-1) !== fmt(target)) {
+    const reachable = stops.filter((s) => compareSemVer(parseSemVer(s)!, parseSemVer(at)!) > 0 && !facts.installerRefusal(at, s));
+    const next = reachable.at(-1) ?? stops.find((s) => compareSemVer(parseSemVer(s)!, parseSemVer(at)!) > 0)!;
+    path.push(next);
+    at = next;
+  }
+  return path;
+}
+
+/**
+ * Plans a rolling upgrade of every node to `target`. Refuses (with every reason) an unparseable or unknown target,
+ * a downgrade, a path an installer forbids, and a Kubernetes version outside a hop's supported range.
+ */
+export function planUpgrade(state: ClusterUpgradeState, targetText: string, facts: ReleaseFacts, policy: RolloutPolicy): UpgradePlan {
+  const reasons: string[] = [];
+  const target = parseSemVer(targetText);
+  if (!target || !/^v\d+\.\d+\.\d+/.test(targetText.trim())) throw new UpgradeRefusal(state.cluster, [`"${targetText}" is not a Talos version such as v1.10.9`]);
+  const to = fmt(target);
+  if (!facts.latestPatch(target)) reasons.push(`Talos ${target.major}.${target.minor} is not a release this version of talos-fleet knows`);
+  const versions = state.nodes.map((n) => ({ node: n, v: parseSemVer(n.version) }));
+  for (const { node, v } of versions) {
+    if (!v) reasons.push(`${node.name} runs an unknown version "${node.version}"`);
+    else if (compareSemVer(v, target) > 0) reasons.push(`${node.name} runs ${node.version}, newer than ${to}: downgrades are not planned`);
+  }
+  if (reasons.length) throw new UpgradeRefusal(state.cluster, reasons);
+
+  const pending = versions.filter(({ v }) => compareSemVer(v!, target) < 0);
+  const upToDate = versions.filter(({ v }) => compareSemVer(v!, target) === 0).map(({ node }) => node.name);
+  const lowest = pending.map(({ v }) => v!).sort(compareSemVer)[0];
+  const path = lowest ? versionPath(lowest, target, facts, policy.path) : [];
+
+  // Every hop must be installable from where each node stands then, and must run the cluster's Kubernetes.
+  for (const { node, v } of pending) {
+    let at = fmt(v!);
+    for (const stop of path) {
+      if (compareSemVer(parseSemVer(stop)!, parseSemVer(at)!) <= 0) continue;
+      const refusal = facts.installerRefusal(at, stop);
+      if (refusal) reasons.push(`${node.name}: ${refusal}`);
+      at = stop;
+    }
+  }
+  if (state.kubernetesVersion) {
+    for (const stop of path) {
+      const refusal = facts.kubernetesRefusal(stop, state.kubernetesVersion);
+      if (refusal) reasons.push(`${refusal} (upgrade Kubernetes first: talos-fleet upgrade-k8s ${state.cluster} --to X.Y.Z)`);
+    }
+  }
+  if (reasons.length) throw new UpgradeRefusal(state.cluster, [...new Set(reasons)]);
+
+  const hops: UpgradeHop[] = path.map((stop) => {
+    const stopV = parseSemVer(stop)!;
+    const nodeStep = (n: NodeUpgradeState, from: string): PlannedNodeUpgrade => ({ node: n.name, role: n.role, from, to: stop, image: facts.installerImage(stop, n.installImage), api: facts.upgradeApi(from) });
+    // A node joins a hop once it is below the hop's version; it starts the hop from where the previous one left it.
+    const inHop = pending
+      .filter(({ v }) => compareSemVer(v!, stopV) < 0)
+      .map(({ node, v }) => {
+        const prior = path.filter((s) => compareSemVer(parseSemVer(s)!, stopV) < 0 && compareSemVer(parseSemVer(s)!, v!) > 0).at(-1);
+        return nodeStep(node, prior ?? node.version);
+      });
+    const leader = new Set(state.nodes.filter((n) => n.etcdLeader).map((n) => n.name));
+    const controlPlanes = inHop.filter((n) => n.role === 'controlplane').sort((a, b) => Number(leader.has(a.node)) - Number(leader.has(b.node)) || a.node.localeCompare(b.node));
+    const workers = inHop.filter((n) => n.role === 'worker').sort((a, b) => a.node.localeCompare(b.node));
+    const canaries = workers.slice(0, Math.min(policy.canaryCount, workers.length));
+    const rest = workers.slice(canaries.length);
+    const batches: PlannedNodeUpgrade[][] = [];
+    for (let i = 0; i < rest.length; i += policy.workerBatchSize) batches.push(rest.slice(i, i + policy.workerBatchSize));
+    return { to: stop, controlPlanes, canaries, batches };
+  });
+  const gates: string[] = [];
+  if (policy.gates.includes('start')) gates.push('start');
+  hops.forEach((hop, i) => {
+    if (i > 0 && policy.gates.includes('hop')) gates.push(`hop-${i + 1}`);
+    if (hop.canaries.length && hop.batches.length && policy.gates.includes('canary')) gates.push(`canary-${i + 1}`);
+  });
+  return { cluster: state.cluster, from: [...new Set(state.nodes.map((n) => n.version))].sort(), to, hops, gates, upToDate, snapshotFirst: hops.length > 0 };
+}
+
+/** The plan in a few lines, for the start gate, `plan upgrade` and Slack. */
+export function describePlan(plan: UpgradePlan): string {
+  if (!plan.hops.length) return `every node of ${plan.cluster} already runs ${plan.to}: nothing to do`;
+  const lines = [`upgrade ${plan.cluster} from ${plan.from.join(', ')} to ${plan.to} in ${plan.hops.length} hop(s); an etcd snapshot first`];
+  plan.hops.forEach((hop, i) => {
+    const names = (ns: PlannedNodeUpgrade[]) => ns.map((n) => n.node).join(', ');
+    lines.push(`hop ${i + 1} to ${hop.to}: control planes ${names(hop.controlPlanes) || '-'} (one at a time, etcd leader last)` + (hop.canaries.length ? `; canary ${names(hop.canaries)}` : '') + (hop.batches.length ? `; then ${hop.batches.map((b) => `[${names(b)}]`).join(' ')}` : ''));
+  });
+  if (plan.upToDate.length) lines.push(`already on ${plan.to}: ${plan.upToDate.join(', ')}`);
+  if (plan.gates.length) lines.push(`gates: ${plan.gates.join(', ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,178 @@
+import type { RetryPolicy } from '@temporalio/common';
+import { ApplicationFailure, proxyActivities, setWorkflowOptions, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { TARGET_VERSION } from '../shared/search-attributes';
+import { DEFAULT_UPGRADE_TIMINGS, type UpgradeClusterInput, type UpgradeTimings } from '../shared/upgrade';
+import { describePlan, type PlannedNodeUpgrade, type UpgradeHop } from '../upgrade/plan';
+import { causeMessage, NodeFailure, Run } from './run';
+
+/** How each node of a rolling upgrade ended. */
+export interface NodeUpgradeResult {
+  node: string;
+  from: string;
+  to: string;
+  outcome: 'upgraded' | 'skipped' | 'up-to-date';
+}
+
+export interface UpgradeClusterResult {
+  cluster: string;
+  to: string;
+  hops: string[];
+  nodes: NodeUpgradeResult[];
+}
+
+/** A node's look before its upgrade. */
+type Prepared = Awaited<ReturnType<Activities['prepareNodeUpgrade']>>;
+
+function activitiesFor(t: UpgradeTimings) {
+  const retry: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 };
+  return {
+    acts: proxyActivities<Activities>({ startToCloseTimeout: t.activityTimeoutMs, heartbeatTimeout: t.heartbeatTimeoutMs, retry }),
+    checks: proxyActivities<Activities>({ startToCloseTimeout: t.checkWindowMs + t.activityTimeoutMs, heartbeatTimeout: t.heartbeatTimeoutMs, retry }),
+  };
+}
+
+/**
+ * A rolling Talos upgrade (talos-ops.md §2, talos-lines.md §1): plan, preflight, start gate; per hop the control
+ * planes one at a time (etcd guard each time, leader last after forfeiting leadership), then canary workers, then
+ * worker batches. Each node: its upgrade sent once, its next boot awaited on the target version (a node back on its
+ * old version rolled back: a failure), healthy, cluster healthy, soak. A failed node stops the run at a decision
+ * gate (retry, rollback, skip, abort) and no further node is touched until someone decides.
+ */
+export async function upgradeCluster(input: UpgradeClusterInput): Promise<UpgradeClusterResult> {
+  const run = new Run('upgrade', input.cluster, input.requester);
+  const t: UpgradeTimings = { ...DEFAULT_UPGRADE_TIMINGS, ...input.timing };
+  const { acts, checks } = activitiesFor(t);
+  const cluster = input.cluster;
+  const results = new Map<string, NodeUpgradeResult>();
+
+  /**
+   * One node's upgrade, atomic with respect to aborts and cancellation: it is finished once started. `prepared` is
+   * the node's look before the upgrade when the caller already took it (to pick the control plane that is not leader).
+   */
+  const upgradeNode = (step: PlannedNodeUpgrade, prepared?: Prepared): Promise<void> =>
+    run.atomic(async () => {
+      const node = step.node;
+      if (step.role === 'controlplane') run.node(node, 'working', 'checking that etcd can lose this member for a while');
+      const { before, etcd } = prepared ?? (await checks.prepareNodeUpgrade({ cluster, node }));
+      if (etcd && !etcd.done) throw new NodeFailure(node, 'etcd guard', `etcd is not safe to upgrade ${node}: ${etcd.detail}`, false);
+      if (etcd?.leader === node) run.node(node, 'working', (await acts.forfeitLeadership({ cluster, node })).detail);
+      if (before.version === step.to) {
+        results.set(node, { node, from: step.from, to: step.to, outcome: 'up-to-date' });
+        run.node(node, 'done', `already on ${step.to}`);
+        return;
+      }
+      run.node(node, 'working', `upgrading ${before.version} → ${step.to}`);
+      const sent = await acts.sendLegacyUpgrade({ cluster, node, image: step.image, to: step.to, before });
+      run.node(node, 'working', sent.detail);
+      const back = await run
+        .waitFor('upgrade', node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeUpgraded({ cluster, node, to: step.to, before, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }))
+        .catch((err: unknown) => {
+          throw new NodeFailure(node, 'upgrade', `${node} did not come back on ${step.to}: ${causeMessage(err)}`, false);
+        });
+      if (back.outcome === 'rolled-back') throw new NodeFailure(node, 'upgrade', `${node} ${back.detail}`, true);
+      run.node(node, 'working', `on ${step.to}; checking the node's and the cluster's health`);
+      await Promise.all([
+        run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).catch((err: unknown) => {
+          throw new NodeFailure(node, 'node health', `${node} is on ${step.to} but not healthy: ${causeMessage(err)}`, true);
+        }),
+        run.waitFor('cluster health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs })).catch((err: unknown) => {
+          throw new NodeFailure(node, 'cluster health', `the cluster is not healthy after ${node}'s upgrade: ${causeMessage(err)}`, true);
+        }),
+      ]);
+      if (t.soakMs) {
+        run.node(node, 'working', `soaking for ${Math.round(t.soakMs / 1000)} s`);
+        await sleep(t.soakMs);
+      }
+      results.set(node, { node, from: step.from, to: step.to, outcome: 'upgraded' });
+      run.node(node, 'done', `upgraded to ${step.to}`);
+    });
+
+  /** Rolls a failed node back (one Rollback), waits for it, and ends the run. */
+  const rollBack = async (failure: NodeFailure, decidedBy: string): Promise<never> => {
+    await run.atomic(async () => {
+      const before = await acts.readNode({ cluster, node: failure.node });
+      run.node(failure.node, 'working', `rolling back (decided by ${decidedBy})`);
+      await acts.sendRollback({ cluster, node: failure.node, before });
+      const back = await run.waitFor('rollback', failure.node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeRebooted({ cluster, node: failure.node, before, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
+      run.node(failure.node, 'failed', `rolled back: ${back.detail}`);
+    });
+    throw ApplicationFailure.create({ type: 'RolledBack', message: `${failure.node} was rolled back (decided by ${decidedBy}) after: ${failure.message}; the run stopped there`, nonRetryable: true });
+  };
+
+  /** Upgrades a node; on failure asks what to do, and does it. */
+  const upgradeWithDecision = async (step: PlannedNodeUpgrade, prepared?: Prepared): Promise<void> => {
+    // A look taken before the first attempt is stale for a retry.
+    const outcome = await run.withDecision(step.node, (attempt) => upgradeNode(step, attempt === 1 ? prepared : undefined), rollBack);
+    if (outcome === 'skipped') results.set(step.node, { node: step.node, from: step.from, to: step.to, outcome: 'skipped' });
+  };
+
+  /** A hop: control planes one at a time (the current etcd leader last), canaries, then worker batches in parallel. */
+  const runHop = async (hop: UpgradeHop, index: number): Promise<void> => {
+    run.phase(`hop-${index + 1}`, `hop ${index + 1}: to ${hop.to}`);
+    const remaining = [...hop.controlPlanes];
+    while (remaining.length) {
+      run.checkpoint();
+      // The plan put the leader last, but leadership moves: look at the next one, and take another while it leads.
+      let next = remaining[0]!;
+      let prepared = await checks.prepareNodeUpgrade({ cluster, node: next.node });
+      const other = remaining.find((n) => n !== next);
+      if (prepared.etcd?.leader === next.node && other) {
+        next = other;
+        prepared = await checks.prepareNodeUpgrade({ cluster, node: next.node });
+      }
+      remaining.splice(remaining.indexOf(next), 1);
+      await upgradeWithDecision(next, prepared);
+    }
+    for (const canary of hop.canaries) {
+      run.checkpoint();
+      await upgradeWithDecision(canary);
+    }
+    if (hop.canaries.length && hop.batches.length) await run.approval(`canary-${index + 1}`, `the canary ${hop.canaries.map((c) => c.node).join(', ')} is on ${hop.to}; go on with the other workers?`, 'canary');
+    for (const batch of hop.batches) {
+      run.checkpoint();
+      // A batch runs in parallel; its failures are decided one at a time once the batch has settled.
+      const settled = await Promise.all(batch.map((n) => upgradeNode(n).then(() => undefined, (err: unknown) => ({ n, err }))));
+      for (const failed of settled.filter((s): s is { n: PlannedNodeUpgrade; err: unknown } => s !== undefined)) {
+        run.node(failed.n.node, 'failed', causeMessage(failed.err));
+        await upgradeWithDecision(failed.n);
+      }
+    }
+  };
+
+  return run.execute(
+    async () => {
+      run.phase('plan', `planning the upgrade of ${cluster}`);
+      const planned = await acts.planRollingUpgrade({ cluster, ...(input.toVersion ? { toVersion: input.toVersion } : {}) });
+      const { plan } = planned;
+      run.setPolicy(planned.policy);
+      run.setNodes(planned.nodes);
+      upsertSearchAttributes([{ key: TARGET_VERSION, value: plan.to }]);
+      if (planned.soakMs && t.soakMs === undefined) t.soakMs = planned.soakMs;
+      for (const name of plan.upToDate) {
+        results.set(name, { node: name, from: plan.to, to: plan.to, outcome: 'up-to-date' });
+        run.node(name, 'done', `already on ${plan.to}`);
+      }
+      if (!plan.hops.length) return { cluster, to: plan.to, hops: [], nodes: [...results.values()] };
+
+      run.phase('preflight', 'checking every node, etcd and the cluster health before any change');
+      await acts.preflightUpgrade({ cluster, windowMs: t.checkWindowMs });
+      await run.waitFor('preflight health', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
+
+      run.phase('approval', 'waiting for approval to start');
+      await run.approval('start', describePlan(plan));
+      for (const [i, hop] of plan.hops.entries()) {
+        if (i > 0) {
+          await run.waitFor('health between hops', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
+          await run.approval(`hop-${i + 1}`, `every node is on ${plan.hops[i - 1]!.to}; go on to ${hop.to}?`, 'hop');
+        }
+        await runHop(hop, i);
+      }
+      return { cluster, to: plan.to, hops: plan.hops.map((h) => h.to), nodes: [...results.values()] };
+    },
+    (r) => `${cluster} upgraded to ${r.to}: ${r.nodes.filter((n) => n.outcome === 'upgraded').length} upgraded, ${r.nodes.filter((n) => n.outcome === 'skipped').length} skipped, ${r.nodes.filter((n) => n.outcome === 'up-to-date').length} already there`,
+  );
+}
+
+// A rolling upgrade finishes on the code it started with, even when a newer worker build is deployed meanwhile.
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, upgradeCluster);

@@ -1,0 +1,73 @@
+import { releaseFacts } from '../../src/upgrade/facts';
+import { describePlan, planUpgrade, UpgradeRefusal, type ClusterUpgradeState, type RolloutPolicy } from '../../src/upgrade/plan';
+
+const node = (name: string, role: 'controlplane' | 'worker', version: string, extra: Record<string, unknown> = {}) => ({ name, address: `10.0.0.${name.length}`, role, version, ...extra });
+
+function cluster(version = 'v1.10.9', kubernetesVersion = '1.33.6'): ClusterUpgradeState {
+  return {
+    cluster: 'prod',
+    kubernetesVersion,
+    nodes: [
+      node('cp-1', 'controlplane', version, { etcdLeader: true, installImage: 'factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.10.9' }),
+      node('cp-2', 'controlplane', version),
+      node('cp-3', 'controlplane', version),
+      node('w-1', 'worker', version),
+      node('w-2', 'worker', version),
+      node('w-3', 'worker', version),
+      node('w-4', 'worker', version),
+    ],
+  };
+}
+
+const POLICY: RolloutPolicy = { canaryCount: 1, workerBatchSize: 2, path: 'every-minor', gates: ['start', 'canary', 'hop'] };
+
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof UpgradeRefusal) return err.message;
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('the upgrade planner', () => {
+  it('orders control planes one at a time with the etcd leader last, then one canary, then worker batches of the policy size', () => {
+    const plan = planUpgrade(cluster(), 'v1.10.10', releaseFacts, POLICY);
+    expect(plan.hops).toHaveLength(1);
+    const hop = plan.hops[0]!;
+    expect(hop.controlPlanes.map((n) => n.node)).toEqual(['cp-2', 'cp-3', 'cp-1']);
+    expect(hop.canaries.map((n) => n.node)).toEqual(['w-1']);
+    expect(hop.batches.map((b) => b.map((n) => n.node))).toEqual([['w-2', 'w-3'], ['w-4']]);
+    expect(plan.gates).toEqual(['start', 'canary-1']);
+    expect(plan.snapshotFirst).toBe(true);
+  });
+
+  it('keeps each node\'s installer registry and Image Factory schematic, changing only the tag', () => {
+    const hop = planUpgrade(cluster(), 'v1.10.10', releaseFacts, POLICY).hops[0]!;
+    expect(hop.controlPlanes.find((n) => n.node === 'cp-1')!.image).toBe('factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.10.10');
+    expect(hop.controlPlanes.find((n) => n.node === 'cp-2')!.image).toBe('ghcr.io/siderolabs/installer:v1.10.10');
+  });
+
+  it('goes through the latest patch of the intermediate minor, and leaves nodes already on the target alone', () => {
+    const state = cluster('v1.9.6', '1.32.4');
+    state.nodes[6]!.version = 'v1.10.10';
+    const plan = planUpgrade(state, 'v1.10.10', releaseFacts, POLICY);
+    expect(plan.hops.map((h) => h.to)).toEqual(['v1.10.10']);
+    expect(plan.upToDate).toEqual(['w-4']);
+    expect(describePlan(plan)).toMatch(/upgrade prod from v1\.10\.10, v1\.9\.6 to v1\.10\.10 in 1 hop/);
+  });
+
+  it('refuses, with every reason, a downgrade, an unknown release and a Kubernetes version the target does not run', () => {
+    expect(refusal(() => planUpgrade(cluster(), 'v1.9.6', releaseFacts, POLICY))).toMatch(/cp-1 runs v1\.10\.9, newer than v1\.9\.6: downgrades are not planned/);
+    expect(refusal(() => planUpgrade(cluster(), 'v1.99.1', releaseFacts, POLICY))).toMatch(/Talos 1\.99 is not a release this version of talos-fleet knows/);
+    expect(refusal(() => planUpgrade(cluster(), 'next', releaseFacts, POLICY))).toMatch(/"next" is not a Talos version/);
+    expect(refusal(() => planUpgrade(cluster('v1.9.6', '1.26.0'), 'v1.10.9', releaseFacts, POLICY))).toMatch(/Talos v1\.10\.9 runs Kubernetes 1\.28–1\.33, not 1\.26\.0 \(upgrade Kubernetes first: talos-fleet upgrade-k8s prod --to X\.Y\.Z\)/);
+  });
+
+  it('plans nothing when every node already runs the target', () => {
+    const plan = planUpgrade(cluster('v1.10.10'), 'v1.10.10', releaseFacts, POLICY);
+    expect(plan.hops).toEqual([]);
+    expect(describePlan(plan)).toBe('every node of prod already runs v1.10.10: nothing to do');
+  });
+});
