@@ -91,23 +91,17 @@ export function snapshotActivities(deps: ActivityDeps) {
     async planSnapshot(input: { cluster: string }): Promise<SnapshotPlan> {
       const b = backups(input.cluster);
       const running = await deps.runningMutation?.(input.cluster);
+      const base = { store: b.store.url, compression: b.spec.compression, recipients: b.spec.recipients.length, leastPrivilege: b.snapshotIdentity().leastPrivilege };
+      // While a restore rebuilds the cluster there is nothing to take: the nodes are not even asked.
+      if (running?.operation === 'restore') return { source: { node: '', leader: false, etcdVersion: '', talosVersion: '' }, reason: '', restoreRunning: `a restore of ${input.cluster} is running (run ${running.ref})`, ...base };
       const { healthy, problems } = await sources(input.cluster);
-      const restoreRunning = running?.operation === 'restore' ? `a restore of ${input.cluster} is running (run ${running.ref})` : undefined;
-      if (healthy.length === 0 && !restoreRunning) {
+      if (healthy.length === 0) {
         throw permanent('NoHealthyControlPlane', `no control plane of ${input.cluster} has a healthy etcd to take a snapshot from: ${problems.join('; ')}`);
       }
       const follower = healthy.find((s) => !s.leader);
-      const source = follower ?? healthy[0] ?? { node: '', leader: false, etcdVersion: '', talosVersion: '' };
+      const source = follower ?? healthy[0]!;
       const reason = follower ? `${source.node}: healthy, not the etcd leader` : `${source.node}: healthy (the only healthy member, and the leader)`;
-      return {
-        source,
-        reason: problems.length ? `${reason}; not used: ${problems.join('; ')}` : reason,
-        ...(restoreRunning ? { restoreRunning } : {}),
-        store: b.store.url,
-        compression: b.spec.compression,
-        recipients: b.spec.recipients.length,
-        leastPrivilege: b.snapshotIdentity().leastPrivilege,
-      };
+      return { source, reason: problems.length ? `${reason}; not used: ${problems.join('; ')}` : reason, ...base };
     },
 
     /**

@@ -4,9 +4,13 @@ import { PassThrough, type Readable } from 'node:stream';
 import { Sha256Counter, SnapshotIntegrityError } from '../integrity';
 import { StoreError, type SnapshotStore } from '../store';
 
-/** Multipart part size: S3's minimum, so an upload buffers at most `QUEUE` parts of it. */
+/**
+ * Multipart part size (S3's minimum) and parts in flight. One at a time, the next one filling meanwhile: against
+ * Versity Gateway on the same two cores, two in flight were slower (44-51 against 92-150 MB/s) and held 65-75 MiB
+ * more memory instead of 10-20 (docs/benchmarks.md).
+ */
 const PART_BYTES = 5 * 1024 * 1024;
-const QUEUE = 2;
+const QUEUE = 1;
 
 /** The `StoreError` an S3 or network failure means; messages carry the store's URL and S3's own words, never credentials. */
 function s3Error(err: unknown, what: string): StoreError {
