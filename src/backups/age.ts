@@ -123,9 +123,12 @@ class AgeStreamEncrypt extends Transform {
     super();
   }
 
-  private seal(plaintext: Buffer, last: boolean): Buffer {
+  /** Pushes one sealed chunk: ciphertext, then its tag (two buffers, no copy). */
+  private seal(plaintext: Buffer, last: boolean): void {
     const cipher = createCipheriv('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    this.push(cipher.update(plaintext));
+    cipher.final();
+    this.push(cipher.getAuthTag());
   }
 
   private start(): void {
@@ -141,7 +144,7 @@ class AgeStreamEncrypt extends Transform {
     while (offset < chunk.length) {
       // A full buffer is sealed only once more data arrives: the final chunk must carry the last flag.
       if (this.used === CHUNK) {
-        this.push(this.seal(this.buffer, false));
+        this.seal(this.buffer, false);
         this.used = 0;
       }
       const n = Math.min(CHUNK - this.used, chunk.length - offset);
@@ -154,7 +157,7 @@ class AgeStreamEncrypt extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.start();
-    this.push(this.seal(this.buffer.subarray(0, this.used), true));
+    this.seal(this.buffer.subarray(0, this.used), true);
     callback();
   }
 }

@@ -26,7 +26,6 @@ export interface StreamDigest {
  * Memory stays constant: only the last 32 bytes are held back from the trailer hash.
  */
 export class SnapshotIntegrity extends Transform {
-  private readonly whole: Hash = createHash('sha256');
   private readonly body: Hash = createHash('sha256');
   private tail: Buffer = Buffer.alloc(0);
   private count = 0;
@@ -48,7 +47,6 @@ export class SnapshotIntegrity extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.count += chunk.length;
     this.onProgress?.(this.count);
-    this.whole.update(chunk);
     // Everything but the newest 32 bytes is part of the hashed body.
     if (chunk.length >= TRAILER_BYTES) {
       this.body.update(this.tail);
@@ -67,11 +65,23 @@ export class SnapshotIntegrity extends Transform {
     if (this.count % 512 !== TRAILER_BYTES) {
       return callback(new SnapshotIntegrityError(`${this.what} is not a complete etcd snapshot: ${this.count} bytes is not a whole number of 512-byte blocks plus etcd's 32-byte SHA-256 trailer (truncated?)`));
     }
-    if (!this.body.digest().equals(this.tail)) {
+    if (!this.body.copy().digest().equals(this.tail)) {
       return callback(new SnapshotIntegrityError(`${this.what} fails etcd's integrity check: its last 32 bytes are not the SHA-256 of the rest (altered or truncated)`));
     }
-    this.result = { bytes: this.count, sha256: this.whole.digest('hex') };
+    // The whole file's hash is the body's plus the trailer: one pass over the bytes, not two.
+    const whole = this.body.copy().update(this.tail);
+    this.result = { bytes: this.count, sha256: whole.digest('hex') };
     callback();
+  }
+}
+
+/** Passes bytes through while counting them. */
+export class ByteCounter extends Transform {
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
   }
 }
 

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { main } from '../../src/cli/main';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -132,6 +134,32 @@ describe.each([
     await st.upload(m.object, Readable.from([bytes]));
     await expect(readBack({ store: st, meta: m, identity: AgeIdentity.fromFile(other) })).rejects.toMatchObject({ code: 'wrong_key' });
     await readBack({ store: st, meta: m, identity });
+  });
+});
+
+describe('talos-fleet snapshots', () => {
+  it('lists a cluster\'s snapshots from its store, newest first, with their verification', async () => {
+    const inventory = join(dir, 'fleet.yaml');
+    writeFileSync(
+      inventory,
+      stringify({
+        clusters: [{ name: 'c1', endpoint: 'https://10.0.0.1:6443', talosVersion: 'v1.10.9', secrets: 's.yaml', talosconfig: 'tc', nodes: [{ name: 'cp-1', address: '10.0.0.1', role: 'controlplane' }], policy: { approvers: ['a'] }, backups: { store: `file://${join(dir, 'files')}`, recipients: [recipient], identity: identityFile } }],
+      }),
+    );
+    const out: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+    try {
+      expect(await main(['snapshots', 'c1', '--inventory', inventory])).toBe(0);
+      expect(await main(['snapshots', 'c1', '--inventory', inventory, '--json'])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    const [table, json] = [out[0]!, out.slice(1).join('')];
+    expect(table.split('\n')[0]).toMatch(/^ID +TAKEN +FROM +SIZE +STORED +KEYS +STATUS +DRILL +BY$/);
+    const listed = JSON.parse(json) as { id: string; verification: { status: string } }[];
+    expect(listed.length).toBeGreaterThanOrEqual(3);
+    expect(listed.map((x) => x.id)).toEqual(expect.arrayContaining(['c1-20261201T030001Z-abcd', 'c1-20261201T030000Z-abcd']));
+    expect(table).toContain('unverified');
   });
 });
 

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, type Readable } from 'node:stream';
-import { Sha256Counter, SnapshotIntegrityError } from '../integrity';
+import { ByteCounter, SnapshotIntegrityError } from '../integrity';
 import { StoreError, type SnapshotStore } from '../store';
 
 /**
@@ -68,7 +68,7 @@ export class S3Store implements SnapshotStore {
   }
 
   async upload(key: string, body: Readable): Promise<{ bytes: number }> {
-    const counted = new Sha256Counter();
+    const counted = new ByteCounter();
     let sourceError: unknown;
     body.once('error', (err) => {
       sourceError = err;
