@@ -71,7 +71,7 @@ function report(label: string, wallMs: number, own: { node: string; receivedAt: 
 async function main(): Promise<void> {
   const timeScale = Number(values['time-scale']);
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-bench-upgrade-'));
-  const fleet = new SimulatedFleet({ dir: join(dir, 'sim'), nodes: parseNodeCounts(values.nodes!, values['base-address']), timeScale });
+  const fleet = new SimulatedFleet({ dir: join(dir, 'sim'), nodes: parseNodeCounts(values.nodes, values['base-address']), timeScale });
   const secrets = await generateSecretsBundle({});
   const talosconfig = await fleet.provisionCluster({ clusterName: 'bench', secrets });
   await fleet.start();

@@ -1,8 +1,20 @@
-import type { RunNotification } from '../shared/notifications';
+import type { NotificationBatch, NotificationRefs, RunNotification } from '../shared/notifications';
 
-/** Where run notifications go: the worker log until Slack is configured, then Slack too. */
+/** Where run notifications go: the worker log, and Slack when it is configured. */
 export interface Notifier {
   notify(notification: RunNotification): Promise<void>;
+  /**
+   * Delivers a run's batch in order and returns refs to what it posted (merged into the run's refs). Notifiers
+   * without it get each notification of the batch through `notify`, in order.
+   */
+  deliver?(batch: NotificationBatch): Promise<NotificationRefs | void>;
+}
+
+/** Delivers a batch through one notifier: its own `deliver`, or `notify` once per notification. */
+export async function deliverBatch(notifier: Notifier, batch: NotificationBatch): Promise<NotificationRefs> {
+  if (notifier.deliver) return (await notifier.deliver(batch)) ?? {};
+  for (const n of batch.notifications) await notifier.notify(n);
+  return {};
 }
 
 /** Writes one line per notification, e.g. `2026-12-01T10:00:00Z demo/install 3f2a…: gate start opened`. */
@@ -23,13 +35,25 @@ export class Notifiers implements Notifier {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
+
+  async deliver(batch: NotificationBatch): Promise<NotificationRefs> {
+    const results = await Promise.allSettled(this.notifiers.map((x) => deliverBatch(x, batch)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return Object.assign({}, ...results.map((r) => (r.status === 'fulfilled' ? r.value : {}))) as NotificationRefs;
+  }
 }
 
-/** The notification activity: retried by Temporal with backoff when a notifier fails (Slack rate limits, outages). */
+/** The notification activities: retried by Temporal with backoff when a notifier fails (Slack rate limits, outages). */
 export function notifyActivities(notifier: Notifier) {
   return {
+    /** One notification (runs started before batches existed still call it). */
     async notify(notification: RunNotification): Promise<void> {
       await notifier.notify(notification);
+    },
+    /** A run's batch of notifications, in order; returns the refs of what was posted. */
+    async deliverNotifications(batch: NotificationBatch): Promise<NotificationRefs> {
+      return deliverBatch(notifier, batch);
     },
   };
 }

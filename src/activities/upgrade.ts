@@ -121,10 +121,13 @@ export function upgradeActivities(deps: ActivityDeps) {
       return moment(deps.connector.cluster(input.cluster), spec(input.cluster, input.node));
     },
 
-    /** Moves etcd leadership away from a control plane before it goes down (a no-op when it does not lead). */
+    /** Moves etcd leadership away from a control plane before it goes down (a no-op when it does not lead, or leads alone). */
     async forfeitLeadership(input: { cluster: string; node: string }): Promise<{ detail: string }> {
       const node = spec(input.cluster, input.node);
-      const reply = onlyValue(await deps.connector.cluster(input.cluster).etcdForfeitLeadership({ node: node.address }));
+      const client = deps.connector.cluster(input.cluster);
+      const voting = onlyValue(await client.etcdMemberList({}, { node: node.address })).members.filter((m) => !m.isLearner);
+      if (voting.length < 2) return { detail: 'the only etcd member: there is no one to hand leadership to' };
+      const reply = onlyValue(await client.etcdForfeitLeadership({ node: node.address }));
       return { detail: reply.member ? `etcd leadership moved to ${reply.member}` : 'did not lead etcd' };
     },
 

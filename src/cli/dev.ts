@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { startBot, type RunningBot } from '../bots/bot';
+import { slackSecretsFromEnv } from '../bots/config';
+import { applyDevSlack, devSlackFromEnv } from '../bots/dev';
 import { FleetError } from '../errors';
 import { scaffoldInventory } from '../fleet/scaffold';
 import { startDevServer, type DevServer } from '../runtime/dev-server';
@@ -89,8 +92,14 @@ async function dev(opts: DevOptions): Promise<void> {
     });
   }
 
+  // Slack when its tokens are in the environment: the worker posts runs, the bot answers commands and buttons.
+  const slack = slackSecretsFromEnv();
+  const devSlack = devSlackFromEnv();
+  if (slack && devSlack) applyDevSlack(inventoryPath, opts.cluster, devSlack);
+
   let server: DevServer | undefined;
   let worker: FleetWorker | undefined;
+  let bot: RunningBot | undefined;
   let control: Awaited<ReturnType<typeof serveControl>> | undefined;
   const manifestPath = join(dir, 'dev.json');
   try {
@@ -103,6 +112,10 @@ async function dev(opts: DevOptions): Promise<void> {
     const settings: RuntimeSettings = { connection: { address: server.address }, namespace: server.namespace, taskQueue: opts.taskQueue, inventoryPath, ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}), source: 'dev' };
     process.stderr.write('starting the worker (bundling the workflows takes a few seconds)\n');
     worker = await startFleetWorker({ settings, setCurrentVersion: true, log: () => undefined });
+    if (slack) {
+      process.stderr.write('starting the Slack bot (SLACK_BOT_TOKEN is set)\n');
+      bot = await startBot({ secrets: slack, settings, deps: { timing: { install: { pollIntervalMs: 1_000, checkWindowMs: 10_000 }, upgrade: { pollIntervalMs: 1_000, checkWindowMs: 10_000 } } } });
+    }
     const manifest: DevManifest = {
       pid: process.pid,
       temporal: { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl ?? '', dbFile: join(dir, 'temporal.db') },
@@ -121,6 +134,7 @@ async function dev(opts: DevOptions): Promise<void> {
         `  simulated fleet ${simDir}`,
         ...nodes,
         `  worker         build ${worker.buildId}, task queue ${opts.taskQueue}`,
+        ...(bot ? [`  Slack bot      ${bot.mode === 'socket' ? 'Socket Mode' : `HTTP on port ${bot.port} (/slack/events)`}${devSlack ? `, demo runs post to ${devSlack.channel}` : ' (set TALOS_FLEET_SLACK_CHANNEL to post the demo cluster\'s runs)'}`] : []),
         '',
         'Try, in another terminal:',
         `  talos-fleet install ${opts.cluster} --wait --as ${DEV_APPROVER}`,
@@ -136,6 +150,7 @@ async function dev(opts: DevOptions): Promise<void> {
     process.stderr.write(`${signal}: stopping the worker, the simulated fleet and the Temporal dev server\n`);
   } finally {
     rmSync(manifestPath, { force: true });
+    await bot?.stop().catch(() => undefined);
     await worker?.shutdown().catch(() => undefined);
     await fleet.stop();
     if (control) await new Promise<void>((r) => control!.close(() => r()));

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { FleetError } from '../errors';
 import { registerSim } from './sim';
 import { registerGen } from './gen';
+import { registerBot } from './bot';
 import { registerDev } from './dev';
 import { registerInventory } from './inventory';
 import { registerRunVerbs } from './runs';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerInventory(program);
   registerWorker(program);
+  registerBot(program);
   registerSim(program);
   registerGen(program);
   return program;

@@ -109,6 +109,34 @@ const backups = z
   })
   .strict();
 
+/** Slack user ids (`U…`, `W…` on Enterprise Grid) and user group ids (`S…`), as Slack shows them in a profile. */
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_GROUP = /^S[A-Z0-9]{2,}$/;
+
+/** Who may start one operation from Slack: users and user groups (the cluster's approvers always may). */
+const slackAllowed = z
+  .object({
+    users: z.array(z.string().regex(SLACK_USER, 'must be a Slack user id such as U0123ABCD (profile → ⋮ → Copy member ID)')).default([]),
+    groups: z.array(z.string().regex(SLACK_GROUP, 'must be a Slack user group id such as S0123ABCD')).default([]),
+  })
+  .strict();
+
+/** Operations a Slack command can start (who may abort a run is the workflow's rule: its requester and the approvers). */
+export const SLACK_OPERATIONS = ['install', 'upgrade', 'upgrade-k8s', 'snapshot', 'restore'] as const;
+
+/** The cluster in Slack: where its runs are posted, and who may start what there (approvals stay `policy.approvers`). */
+const slack = z
+  .object({
+    /** Channel id (`C…`, or `G…` for an old private channel) where each run's message and thread go; invite the bot there. */
+    channel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123ABCD (channel details → bottom of About)'),
+    /** Who may start each operation from Slack, besides the cluster's approvers. */
+    start: z
+      .object(Object.fromEntries(SLACK_OPERATIONS.map((op) => [op, slackAllowed.optional()])) as Record<(typeof SLACK_OPERATIONS)[number], z.ZodOptional<typeof slackAllowed>>)
+      .strict()
+      .default({}),
+  })
+  .strict();
+
 const cluster = z
   .object({
     name: z.string().regex(NAME, 'must be lowercase letters, digits and "-" (a DNS label)'),
@@ -129,6 +157,8 @@ const cluster = z
     policy: policy.default(policy.parse({})),
     /** etcd snapshots of this cluster; none are taken when absent. */
     backups: backups.optional(),
+    /** The cluster's Slack channel and who may start operations from Slack; no Slack for the cluster when absent. */
+    slack: slack.optional(),
   })
   .strict();
 
@@ -146,6 +176,8 @@ export type ClusterSpec = Inventory['clusters'][number];
 export type NodeSpec = ClusterSpec['nodes'][number];
 export type ClusterPolicy = ClusterSpec['policy'];
 export type BackupsSpec = NonNullable<ClusterSpec['backups']>;
+export type ClusterSlack = NonNullable<ClusterSpec['slack']>;
+export type SlackOperation = (typeof SLACK_OPERATIONS)[number];
 
 /** Checks that span fields: unique names and addresses, a control plane per cluster, the endpoint, approvers. */
 function crossChecks(inv: { clusters: z.output<typeof cluster>[] }): { path: (string | number)[]; message: string }[] {

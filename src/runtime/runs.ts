@@ -157,10 +157,10 @@ export async function decide(client: Client, ref: string, input: DecideInput, up
     .catch(refusal);
 }
 
-/** Asks a run to stop at its next safe point. */
-export async function abortRun(client: Client, ref: string, user: string, reason?: string): Promise<string> {
+/** Asks a run to stop at its next safe point (`groups`: the user groups the entry point found the user in). */
+export async function abortRun(client: Client, ref: string, user: string, reason?: string, groups?: string[]): Promise<string> {
   return runHandle(client, ref)
-    .executeUpdate(abortUpdate, { args: [{ user, ...(reason ? { reason } : {}) }] })
+    .executeUpdate(abortUpdate, { args: [{ user, ...(reason ? { reason } : {}), ...(groups?.length ? { groups } : {}) }] })
     .catch(refusal);
 }
 

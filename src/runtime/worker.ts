@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { LogNotifier, type Notifier } from '../activities/notify';
+import type { Notifier } from '../activities/notify';
+import { notifiersFromEnv } from '../bots/notifiers';
 import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
 import { FleetError } from '../errors';
@@ -50,6 +51,7 @@ export interface FleetWorkerOptions {
   settings: RuntimeSettings;
   /** Prebuilt workflow bundle (`npm run build:workflows`); bundled from source when absent. */
   workflowBundlePath?: string;
+  /** Where notifications go; the log, plus Slack when its bot token is in the environment, by default. */
   notifier?: Notifier;
   /** How long to keep trying to reach Temporal at start (a worker may start before its server). */
   connectTimeoutMs?: number;
@@ -90,7 +92,7 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? new LogNotifier(), runningMutation: (cluster) => runningMutation(client, cluster) }),
+    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? notifiersFromEnv(settings), runningMutation: (cluster) => runningMutation(client, cluster) }),
     workerDeploymentOptions: { useWorkerVersioning: true, version: { deploymentName: DEPLOYMENT_NAME, buildId }, defaultVersioningBehavior: 'PINNED' },
     shutdownGraceTime: '10s',
   });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runWorker, type LambdaHandler } from '@temporalio/lambda-worker';
 import { createActivities } from '../activities';
-import { LogNotifier, type Notifier } from '../activities/notify';
+import type { Notifier } from '../activities/notify';
+import { notifiersFromEnv } from '../bots/notifiers';
 import { FleetConnector } from '../fleet/connect';
 import { resolveInventoryPath } from '../fleet/inventory';
 import { inventorySource } from '../fleet/source';
@@ -43,7 +44,7 @@ export function createLambdaHandler(settings: LambdaWorkerSettings): LambdaHandl
   const buildId = buildIdFor({ code });
   const inventory = inventorySource(settings.inventoryPath);
   const connector = new FleetConnector(inventory);
-  const activities = createActivities({ inventory, connector, notifier: settings.notifier ?? new LogNotifier() });
+  const activities = createActivities({ inventory, connector, notifier: settings.notifier ?? notifiersFromEnv({ inventoryPath: settings.inventoryPath, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', ...(process.env.TALOS_FLEET_TEMPORAL_UI ? { uiUrl: process.env.TALOS_FLEET_TEMPORAL_UI } : {}) }) });
   return runWorker({ deploymentName: DEPLOYMENT_NAME, buildId }, (config) => {
     config.workerOptions.taskQueue = settings.taskQueue;
     config.workerOptions.workflowBundle = { code };

@@ -16,3 +16,19 @@ export interface RunNotification {
   gate?: OpenGate | ClosedGate;
   progress: RunProgress;
 }
+
+/**
+ * What notifiers posted for a run (the Slack status message's channel and ts, a gate message's ts), kept by the
+ * run and handed back with its next batch, so notifiers keep no state of their own: a serverless worker has none,
+ * and a restarted one would otherwise post a second status message.
+ */
+export type NotificationRefs = Record<string, string>;
+
+/** The notifications of one run that are delivered together, oldest first, and the refs from earlier batches. */
+export interface NotificationBatch {
+  notifications: RunNotification[];
+  refs: NotificationRefs;
+}
+
+/** At most this many notifications go in one batch (keeps the activity's input small in the history). */
+export const MAX_NOTIFICATION_BATCH = 25;

@@ -37,7 +37,17 @@ export interface DecideInput {
   choice: GateChoice;
   /** The deciding user's id (for Slack, the clicker's user id). */
   user: string;
+  /**
+   * User groups the entry point found the user in (Slack user group ids, asked of Slack): an approver entry naming
+   * one of them admits the user. The decision is still the user's own (distinct approvers, self-approval).
+   */
+  groups?: string[];
   reason?: string;
+}
+
+/** Whether a user is one of the approvers: listed by id, or a member of a listed user group. */
+export function isApprover(approvers: string[], user: string, groups: string[] = []): boolean {
+  return approvers.includes(user) || groups.some((g) => approvers.includes(g));
 }
 
 /** One person's answer, as recorded in the run. */
@@ -80,6 +90,8 @@ export interface DecideResult {
 /** The argument of the `abort` Update. */
 export interface AbortInput {
   user: string;
+  /** As in {@link DecideInput.groups}. */
+  groups?: string[];
   reason?: string;
 }
 

@@ -19,10 +19,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Operation } from '../shared/names';
-import type { NotificationKind } from '../shared/notifications';
+import { MAX_NOTIFICATION_BATCH, type NotificationKind, type NotificationRefs, type RunNotification } from '../shared/notifications';
 import {
   abortUpdate,
   decideUpdate,
+  isApprover,
   progressQuery,
   type AbortInput,
   type ClosedGate,
@@ -90,16 +91,21 @@ export class Run {
   private gate?: OpenGate;
   private gateOutcome?: GateChoice;
   private abortRequest?: AbortInput;
-  private notifications: Promise<void> = Promise.resolve();
-  private readonly notifyActivity: Activities['notify'];
+  /** Notifications not yet handed to the notifier, and the delivery under way (one at a time, in order). */
+  private outbox: RunNotification[] = [];
+  private delivering?: Promise<void>;
+  /** What the notifiers posted so far (Slack message ids), handed back with every batch. */
+  private readonly refs: NotificationRefs = {};
+  private readonly deliverActivity: Activities['deliverNotifications'];
 
   constructor(operation: Operation, cluster: string, requester: string) {
     this.progress = { cluster, operation, requester, status: 'running', phase: 'starting', nodes: [], gates: [], events: [] };
-    // Notifications never fail a run: Slack down for an hour is retried, then given up with a log line.
-    this.notifyActivity = proxyActivities<Activities>({
-      startToCloseTimeout: '30s',
+    // Notifications never fail a run: Slack down for an hour is retried, then given up with a log line. An attempt
+    // may wait out Slack's rate limits (Retry-After) itself, hence the two minutes.
+    this.deliverActivity = proxyActivities<Activities>({
+      startToCloseTimeout: '2m',
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 30 },
-    }).notify;
+    }).deliverNotifications;
     setHandler(progressQuery, () => this.progress);
     setHandler(decideUpdate, (input) => this.decide(input), { validator: (input: DecideInput) => this.validateDecision(input) });
     setHandler(abortUpdate, (input) => this.abort(input), { validator: (input: AbortInput) => this.validateAbort(input) });
@@ -137,11 +143,24 @@ export class Run {
     this.refresh();
     const { workflowId, runId } = workflowInfo();
     const progress = JSON.parse(JSON.stringify(this.progress)) as RunProgress;
-    const notification = { workflowId, runId, cluster: this.progress.cluster, operation: this.progress.operation, kind, message, progress, ...extra };
-    this.notifications = this.notifications.then(() =>
+    const notification: RunNotification = { workflowId, runId, cluster: this.progress.cluster, operation: this.progress.operation, kind, message, progress, ...extra };
+    this.outbox.push(notification);
+    this.delivering ??= this.deliver();
+  }
+
+  /**
+   * Delivers the outbox one batch at a time, in order: whatever happened while a batch was being delivered goes in
+   * the next one, so a burst of node events becomes a few messages (and a few activities in the history), never a
+   * flood, and a rate-limited Slack slows the thread down without losing a line.
+   */
+  private async deliver(): Promise<void> {
+    while (this.outbox.length > 0) {
+      const notifications = this.outbox.splice(0, MAX_NOTIFICATION_BATCH);
       // Sent even if the run is being cancelled, so the last words reach the thread.
-      CancellationScope.nonCancellable(() => this.notifyActivity(notification)).catch(() => undefined),
-    );
+      const refs = await CancellationScope.nonCancellable(() => this.deliverActivity({ notifications, refs: { ...this.refs } })).catch(() => undefined);
+      if (refs) Object.assign(this.refs, refs);
+    }
+    this.delivering = undefined;
   }
 
   /** Throws when someone aborted the run; call between nodes, never inside one. */
@@ -227,7 +246,7 @@ export class Run {
     if (input.gate && input.gate !== gate!.name) reject('NoOpenGate', `gate ${input.gate} is not open (the open gate is ${gate!.name})`);
     if (!gate!.choices.includes(input.choice)) reject('InvalidChoice', `gate ${gate!.name} takes ${gate!.choices.join(', ')}, not ${input.choice}`);
     const policy = this.requirePolicy();
-    if (!policy.approvers.includes(input.user)) {
+    if (!isApprover(policy.approvers, input.user, input.groups)) {
       reject('NotAnApprover', `${input.user} may not decide gates of cluster ${this.progress.cluster}; approvers: ${policy.approvers.join(', ') || '(none)'}`);
     }
     if (FORWARD.includes(input.choice) && input.user === this.progress.requester && !policy.allowSelfApproval) {
@@ -252,7 +271,7 @@ export class Run {
 
   private validateAbort(input: AbortInput): void {
     const policy = this.policy;
-    const allowed = input.user === this.progress.requester || (policy?.approvers.includes(input.user) ?? false);
+    const allowed = input.user === this.progress.requester || (policy ? isApprover(policy.approvers, input.user, input.groups) : false);
     if (!allowed) throw ApplicationFailure.create({ type: 'NotAnApprover', message: `${input.user} may not abort this run: only its requester and the cluster's approvers may`, nonRetryable: true });
     if (this.abortRequest) throw ApplicationFailure.create({ type: 'AlreadyAborting', message: `already aborting (requested by ${this.abortRequest.user})`, nonRetryable: true });
   }
@@ -326,7 +345,7 @@ export class Run {
     upsertSearchAttributes([{ key: PHASE, value: status }]);
     this.event(status, message);
     await CancellationScope.nonCancellable(async () => {
-      await this.notifications;
+      await this.delivering;
       await condition(allHandlersFinished);
     });
   }
