@@ -12,7 +12,7 @@ import type { NodeSpec } from '../fleet/schema';
 import type { DrillRecord, SnapshotContent, SnapshotMetadata, SnapshotTrigger } from '../shared/backups';
 import { onlyValue } from '../talos/replies';
 import type { ActivityDeps } from './deps';
-import { permanent, reportProgress } from './failures';
+import { permanent, reportProgress, transient } from './failures';
 
 /** A control plane as a snapshot sees it: is its etcd healthy, and does it lead. */
 export interface SnapshotSource {
@@ -95,9 +95,8 @@ export function snapshotActivities(deps: ActivityDeps) {
       // While a restore rebuilds the cluster there is nothing to take: the nodes are not even asked.
       if (running?.operation === 'restore') return { source: { node: '', leader: false, etcdVersion: '', talosVersion: '' }, reason: '', restoreRunning: `a restore of ${input.cluster} is running (run ${running.ref})`, ...base };
       const { healthy, problems } = await sources(input.cluster);
-      if (healthy.length === 0) {
-        throw permanent('NoHealthyControlPlane', `no control plane of ${input.cluster} has a healthy etcd to take a snapshot from: ${problems.join('; ')}`);
-      }
+      // etcd's health is a moment's verdict (a slow quorum read on a busy node): retried with backoff, not final.
+      if (healthy.length === 0) throw transient('NoHealthyControlPlane', `no control plane of ${input.cluster} has a healthy etcd to take a snapshot from: ${problems.join('; ')}`);
       const follower = healthy.find((s) => !s.leader);
       const source = follower ?? healthy[0]!;
       const reason = follower ? `${source.node}: healthy, not the etcd leader` : `${source.node}: healthy (the only healthy member, and the leader)`;
