@@ -153,7 +153,8 @@ export function snapshotActivities(deps: ActivityDeps) {
           const line = etcdLineOf(meta.versions.etcd);
           const status = await snapshotStatus(file, line);
           const census = await censusOf(file, line, { heartbeat: (detail) => reportProgress({ progress: detail }), signal: Context.current().cancellationSignal });
-          if (census.revision !== status.revision) throw new FleetError('snapshot_corrupt', `etcdutl reads revision ${status.revision} but the restored etcd serves ${census.revision}`);
+          // etcd serves revision 1 from an empty store, whose file holds no revision at all (etcdutl says 0).
+          if (census.revision !== Math.max(status.revision, 1)) throw new FleetError('snapshot_corrupt', `etcdutl reads revision ${status.revision} but the restored etcd serves ${census.revision}`);
           const { etcdVersion: _v, upTo: _u, ...held } = census;
           return held satisfies SnapshotContent;
         });

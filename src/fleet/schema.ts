@@ -64,6 +64,8 @@ const policy = z
     workerBatchSize: z.number().int().min(1).default(1),
     /** How upgrades cross minors: through every intermediate minor (upstream's advice) or as few hops as installers allow. */
     upgradePath: z.enum(['every-minor', 'fewest-hops']).default('every-minor'),
+    /** Upgrades start from a fresh verified etcd snapshot (needs a `backups` block); false skips it knowingly. */
+    snapshotBeforeUpgrade: z.boolean().default(true),
     canaryCount: z.number().int().min(0).default(1),
     soak: duration.optional(),
   })

@@ -68,7 +68,7 @@ export interface UpgradePlan {
   gates: string[];
   /** Nodes already on the target (nothing to do). */
   upToDate: string[];
-  /** A fresh verified etcd snapshot is taken before anything changes. */
+  /** A fresh verified etcd snapshot is taken before anything changes (false: the policy skips it). */
   snapshotFirst: boolean;
 }
 
@@ -101,7 +101,7 @@ export function installerImageFor(version: string, current: string | undefined):
  * Plans a rolling upgrade of every node to `target`. Refuses (with every reason) an unparseable or unknown target,
  * a downgrade, a path an installer forbids, and a Kubernetes version outside a hop's supported range.
  */
-export function planUpgrade(state: ClusterUpgradeState, targetText: string, policy: RolloutPolicy): UpgradePlan {
+export function planUpgrade(state: ClusterUpgradeState, targetText: string, policy: RolloutPolicy, snapshot = true): UpgradePlan {
   const reasons: string[] = [];
   const target = parseSemVer(targetText);
   if (!target || !/^v\d+\.\d+\.\d+/.test(targetText.trim())) throw new UpgradeRefusal(state.cluster, [`"${targetText}" is not a Talos version such as v1.10.9`]);
@@ -166,13 +166,13 @@ export function planUpgrade(state: ClusterUpgradeState, targetText: string, poli
     if (i > 0 && policy.gates.includes('hop')) gates.push(`hop-${i + 1}`);
     if (hop.canaries.length && hop.batches.length && policy.gates.includes('canary')) gates.push(`canary-${i + 1}`);
   });
-  return { cluster: state.cluster, from: [...new Set(state.nodes.map((n) => n.version))].sort(), to, hops, gates, upToDate, snapshotFirst: hops.length > 0 };
+  return { cluster: state.cluster, from: [...new Set(state.nodes.map((n) => n.version))].sort(), to, hops, gates, upToDate, snapshotFirst: snapshot && hops.length > 0 };
 }
 
 /** The plan in a few lines, for the start gate, `plan upgrade` and Slack. */
 export function describePlan(plan: UpgradePlan): string {
   if (!plan.hops.length) return `every node of ${plan.cluster} already runs ${plan.to}: nothing to do`;
-  const lines = [`upgrade ${plan.cluster} from ${plan.from.join(', ')} to ${plan.to} in ${plan.hops.length} hop(s); an etcd snapshot first`];
+  const lines = [`upgrade ${plan.cluster} from ${plan.from.join(', ')} to ${plan.to} in ${plan.hops.length} hop(s)${plan.snapshotFirst ? '; a verified etcd snapshot first' : '; no snapshot first (policy.snapshotBeforeUpgrade is false)'}`];
   plan.hops.forEach((hop, i) => {
     const names = (ns: PlannedNodeUpgrade[]) => ns.map((n) => n.node).join(', ');
     lines.push(`hop ${i + 1} to ${hop.to}: control planes ${names(hop.controlPlanes) || '-'} (one at a time, etcd leader last)` + (hop.canaries.length ? `; canary ${names(hop.canaries)}` : '') + (hop.batches.length ? `; then ${hop.batches.map((b) => `[${names(b)}]`).join(' ')}` : ''));
