@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     talosVersion: 'v1.10.9',
     approvers: [],
     allowSelfApproval: false,
-    policy: { gates: { install: [], upgrade: [], 'upgrade-k8s': [], apply: [], restore: [] }, canaryCount: 0, workerBatchSize: 1 },
+    // The preflight snapshot happens before the first node and is not part of what is measured here.
+    policy: { gates: { install: [], upgrade: [], 'upgrade-k8s': [], apply: [], restore: [] }, canaryCount: 0, workerBatchSize: 1, snapshotBeforeUpgrade: false },
     existing: { secrets, talosconfig },
   });
   const server = await startDevServer({ binary: requireTool('temporal'), port: 17400 + Math.floor(Math.random() * 500), logFile: join(dir, 'temporal.log') });

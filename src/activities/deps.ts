@@ -9,4 +9,6 @@ export interface ActivityDeps {
   /** Talos clients made from the inventory's key material. */
   connector: FleetConnector;
   notifier: Notifier;
+  /** The cluster's running mutating run (install, upgrade, restore...), if any: scheduled snapshots skip a restore. */
+  runningMutation?(cluster: string): Promise<{ operation: string; ref: string } | undefined>;
 }

@@ -35,6 +35,16 @@ export function transient(type: string, message: string): ApplicationFailure {
 /** How often a wrapped activity heartbeats while it runs, so a dead worker is noticed within the heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 1_000;
 
+const progress = new WeakMap<Context, unknown>();
+
+/**
+ * Sets what the running activity's heartbeats carry (a transfer's bytes and rate): `describe()` shows it as the
+ * pending activity's heartbeat details, which is how `--wait` prints a transfer's progress.
+ */
+export function reportProgress(details: unknown): void {
+  progress.set(Context.current(), details);
+}
+
 /**
  * Wraps every activity of a group: it heartbeats while it runs (a SIGKILLed worker's activity is retried elsewhere
  * after the heartbeat timeout, not after its start-to-close timeout) and its errors become ApplicationFailures.
@@ -44,7 +54,7 @@ export function wrapActivities<T extends Record<string, (...args: never[]) => Pr
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (...args: never[]) => {
       const ctx = Context.current();
-      const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+      const timer = setInterval(() => ctx.heartbeat(progress.get(ctx)), HEARTBEAT_EVERY_MS);
       try {
         return await fn(...args);
       } catch (err) {

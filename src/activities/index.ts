@@ -3,6 +3,8 @@ import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
 import { notifyActivities } from './notify';
+import { restoreActivities } from './restore';
+import { snapshotActivities } from './snapshots';
 import { upgradeActivities } from './upgrade';
 
 /** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
@@ -12,6 +14,8 @@ export function createActivities(deps: ActivityDeps) {
     ...upgradeActivities(deps),
     ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
+    ...snapshotActivities(deps),
+    ...restoreActivities(deps),
   });
 }
 

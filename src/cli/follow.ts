@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { runHandle, runProgress } from '../runtime/runs';
 import type { RunEvent, RunProgress } from '../shared/runs';
 import { delay } from '../time';
@@ -12,6 +13,22 @@ export interface RunOutcome {
 }
 
 const STATE_MARK: Record<string, string> = { pending: ' ', working: '~', done: '✓', skipped: '-', failed: '✗' };
+
+/** What the run's activities in flight report of themselves (a transfer's bytes and rate), from their heartbeats. */
+export function activityProgress(description: { raw: { pendingActivities?: { heartbeatDetails?: { payloads?: Parameters<typeof defaultPayloadConverter.fromPayload>[0][] | null } | null }[] | null } }): string[] {
+  const lines: string[] = [];
+  for (const a of description.raw.pendingActivities ?? []) {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    try {
+      const details = defaultPayloadConverter.fromPayload<{ progress?: unknown }>(payload);
+      if (typeof details?.progress === 'string') lines.push(details.progress);
+    } catch {
+      // Details of another shape: nothing to show.
+    }
+  }
+  return lines;
+}
 
 /** The block a terminal shows for a run, redrawn in place. */
 export function renderProgress(p: RunProgress): string[] {
@@ -39,9 +56,10 @@ export async function followRun(client: Client, ref: string, opts: { tty: boolea
   const seen = new Set<string>();
   let drawn = 0;
   let last: RunProgress | undefined;
+  let transfers: string[] = [];
   const draw = (p: RunProgress | undefined, note?: string) => {
     if (opts.tty) {
-      const lines = p ? renderProgress(p) : [note ?? ''];
+      const lines = p ? [...renderProgress(p), ...transfers.map((x) => `  ${x}`)] : [note ?? ''];
       opts.write(`${drawn ? `\x1b[${drawn}A\x1b[J` : ''}${lines.join('\n')}\n`);
       drawn = lines.length;
       return;
@@ -54,6 +72,7 @@ export async function followRun(client: Client, ref: string, opts: { tty: boolea
   };
   for (;;) {
     const description = await handle.describe();
+    transfers = activityProgress(description);
     try {
       last = await runProgress(client, ref);
       draw(last);

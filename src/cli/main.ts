@@ -6,6 +6,8 @@ import { registerBot } from './bot';
 import { registerDev } from './dev';
 import { registerInventory } from './inventory';
 import { registerRunVerbs } from './runs';
+import { registerBackupVerbs } from './backups';
+import { registerSchedules } from './schedules';
 import { registerStatus } from './status';
 import { registerUpgrade } from './upgrade';
 import { registerApply } from './apply';
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerRunVerbs(program);
   registerUpgrade(program);
   registerApply(program);
+  registerBackupVerbs(program);
+  registerSchedules(program);
   registerStatus(program);
   registerInventory(program);
   registerWorker(program);

@@ -2,6 +2,7 @@ import { TalosClient } from '../talos/client';
 import type { LoadedInventory } from './inventory';
 import type { NodeSpec } from './schema';
 import { withPort } from '../address';
+import type { ClientIdentity } from '../config/talosconfig';
 
 /** `host:port` of a node's Talos API. */
 export function nodeEndpoint(node: NodeSpec): string {
@@ -35,6 +36,15 @@ export class FleetConnector {
   }
 
   /**
+   * Mutual TLS straight to one node with another of the cluster's identities (`label` names it in the cache: the
+   * least-privilege `os:etcd:backup` one for snapshots), with calls that may last `timeoutMs` (a long transfer).
+   */
+  nodeAs(cluster: string, node: NodeSpec, label: string, identity: () => ClientIdentity, timeoutMs = CALL_TIMEOUT_MS): TalosClient {
+    const inv = this.inventory();
+    return this.cached(`${label}/${cluster}/${node.name}`, inv, cluster, () => TalosClient.withIdentity(identity(), { endpoints: [nodeEndpoint(node)], timeoutMs }));
+  }
+
+  /**
    * TLS without a client certificate to a node in maintenance mode. Unverified unless the inventory pins the node's
    * certificate, as talosctl's `--insecure` (the console shows the fingerprint to pin).
    */
@@ -50,7 +60,7 @@ export class FleetConnector {
   private cached(id: string, inv: LoadedInventory, cluster: string, create: () => TalosClient): TalosClient {
     const spec = inv.cluster(cluster);
     // A changed talosconfig or node list makes a new client; the identity itself is not kept here.
-    const key = `${inv.path}|${spec.talosconfig}|${JSON.stringify(spec.nodes)}`;
+    const key = `${inv.path}|${spec.talosconfig}|${spec.backups?.talosconfig ?? ''}|${JSON.stringify(spec.nodes)}`;
     const found = this.clients.get(id);
     if (found && found.key === key) return found.client;
     found?.client.close();

@@ -26,6 +26,8 @@ export interface ScaffoldInput {
   allowSelfApproval: boolean;
   /** Extra policy fields (durations as Go strings: `approvalTimeout: 30s`). */
   policy?: Record<string, unknown>;
+  /** The cluster's backups block as the inventory spells it (store URL, recipients, identity file). */
+  backups?: Record<string, unknown>;
   /** An existing cluster's secrets and admin talosconfig; new ones are generated when absent. */
   existing?: { secrets: SecretsBundle; talosconfig: Talosconfig };
 }
@@ -61,6 +63,7 @@ export async function scaffoldInventory(input: ScaffoldInput): Promise<LoadedInv
         talosconfig: `${input.cluster}/talosconfig`,
         nodes: input.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role, ...(n.port && n.port !== 50000 ? { port: n.port } : {}) })),
         policy: { approvers: input.approvers, allowSelfApproval: input.allowSelfApproval, ...input.policy },
+        ...(input.backups ? { backups: input.backups } : {}),
       },
     ],
   };

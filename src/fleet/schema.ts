@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseGoDuration } from '../config/duration';
 import { clusterEndpointProblems } from '../config/endpoint';
 import type { Problem } from '../errors';
+import { isAgeRecipient, storeUrlProblem } from '../backups/names';
 
 /**
  * The schema of the inventory (`fleet.yaml`): the clusters a deployment manages, their nodes, where their key
@@ -63,8 +64,50 @@ const policy = z
     workerBatchSize: z.number().int().min(1).default(1),
     /** How upgrades cross minors: through every intermediate minor (upstream's advice) or as few hops as installers allow. */
     upgradePath: z.enum(['every-minor', 'fewest-hops']).default('every-minor'),
+    /** Upgrades start from a fresh verified etcd snapshot (needs a `backups` block); false skips it knowingly. */
+    snapshotBeforeUpgrade: z.boolean().default(true),
     canaryCount: z.number().int().min(0).default(1),
     soak: duration.optional(),
+  })
+  .strict();
+
+/** A cron expression as Temporal Schedules take it: five fields, or a shorthand such as `@daily`. */
+const cron = z.string().refine((c) => /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(c.trim()) || c.trim().split(/\s+/).length === 5, 'must be a cron expression with five fields ("0 */6 * * *") or @daily, @hourly, ...');
+
+/** Where a cluster's etcd snapshots go, to whom they are encrypted, when they are taken, and how long they are kept. */
+const backups = z
+  .object({
+    /** `file:///dir` or `s3://bucket/prefix?endpoint=https://host&region=r` (credentials from the environment or AWS files). */
+    store: z.string().superRefine((url, ctx) => {
+      const problem = storeUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    /** age X25519 recipients (`age1...`, public keys) every snapshot is encrypted to. */
+    recipients: z.array(z.string().refine(isAgeRecipient, 'must be an age X25519 recipient (age1... as age-keygen prints)')).min(1, 'at least one age recipient'),
+    /** The age identity file (relative to fleet.yaml, mode 0600) that verification, drills and restores decrypt with. */
+    identity: z.string().min(1),
+    compression: z.enum(['none', 'zstd']).default('none'),
+    /** A talosconfig with only the `os:etcd:backup` role, used for EtcdSnapshot; the admin one when absent. */
+    talosconfig: z.string().min(1).optional(),
+    /** When scheduled snapshots run (a Temporal Schedule, reconciled by the worker and `schedules sync`). */
+    schedule: cron.optional(),
+    /** How late a missed scheduled run may still start (after a Temporal outage); later ones are skipped. */
+    catchupWindow: duration.default(10 * 60_000),
+    /** The time zone the cron expressions are in. */
+    timezone: z.string().default('UTC'),
+    retention: z
+      .object({
+        keepLast: z.number().int().min(1).default(3),
+        daily: z.number().int().min(0).default(7),
+        weekly: z.number().int().min(0).default(4),
+        monthly: z.number().int().min(0).default(6),
+      })
+      .strict()
+      .default({ keepLast: 3, daily: 7, weekly: 4, monthly: 6 }),
+    /** Notify when the newest verified snapshot is older than this. */
+    staleAfter: duration.default(26 * 3_600_000),
+    /** A scheduled restore drill of the newest verified snapshot into a throwaway etcd. */
+    drill: z.object({ schedule: cron }).strict().optional(),
   })
   .strict();
 
@@ -114,6 +157,8 @@ const cluster = z
     patches: z.object({ all: patches, controlplane: patches, worker: patches }).strict().default({ all: [], controlplane: [], worker: [] }),
     nodes: z.array(node).min(1, 'a cluster needs at least one node'),
     policy: policy.default(policy.parse({})),
+    /** etcd snapshots of this cluster; none are taken when absent. */
+    backups: backups.optional(),
     /** The cluster's Slack channel and who may start operations from Slack; no Slack for the cluster when absent. */
     slack: slack.optional(),
   })
@@ -132,6 +177,7 @@ export type Inventory = z.output<typeof inventorySchema>;
 export type ClusterSpec = Inventory['clusters'][number];
 export type NodeSpec = ClusterSpec['nodes'][number];
 export type ClusterPolicy = ClusterSpec['policy'];
+export type BackupsSpec = NonNullable<ClusterSpec['backups']>;
 export type ClusterSlack = NonNullable<ClusterSpec['slack']>;
 export type SlackOperation = (typeof SLACK_OPERATIONS)[number];
 

@@ -1,6 +1,6 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { FleetError } from '../errors';
-import { clusterWorkflowId, type MutatingOperation } from '../shared/names';
+import { clusterWorkflowId, sideWorkflowId, type MutatingOperation } from '../shared/names';
 import { abortUpdate, decideUpdate, progressQuery, type DecideInput, type DecideResult, type RunProgress } from '../shared/runs';
 import { CLUSTER, OPERATION, REQUESTER } from '../shared/search-attributes';
 import type { RuntimeSettings } from './settings';
@@ -33,6 +33,12 @@ export const WORKFLOW_TYPES: Record<MutatingOperation, string> = {
   'upgrade-k8s': 'upgradeKubernetes',
   apply: 'applyConfig',
   restore: 'restoreCluster',
+};
+
+/** The workflow function name of each operation that may run beside a mutating one. */
+export const SIDE_WORKFLOW_TYPES: Record<'snapshot' | 'drill', string> = {
+  snapshot: 'snapshotCluster',
+  drill: 'drillCluster',
 };
 
 /** A run that was started: its handle and the reference to give the user. */
@@ -73,6 +79,49 @@ export async function startMutatingRun(client: Client, settings: RuntimeSettings
         'run_in_progress',
         `cluster ${opts.cluster} already has a running ${operation} (run ${runRef(workflowId, running.runId)}, started by ${requester} at ${running.startTime.toISOString()}); wait for it to end or abort it with \`talos-fleet abort ${runRef(workflowId, running.runId)}\``,
       );
+    }
+    throw err;
+  }
+}
+
+/** The mutating run a cluster has running now (strongly consistent: a describe, not a visibility query). */
+export async function runningMutation(client: Client, cluster: string): Promise<{ operation: string; ref: string } | undefined> {
+  const workflowId = clusterWorkflowId(cluster);
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    if (d.status.name !== 'RUNNING') return undefined;
+    return { operation: d.typedSearchAttributes.get(OPERATION) ?? d.type, ref: runRef(workflowId, d.runId) };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Starts a snapshot or drill of a cluster (workflow id `talos-fleet/CLUSTER/snapshot`), beside any mutating run.
+ * One of each runs at a time; a second is refused, naming the running one.
+ */
+export async function startSideRun(client: Client, settings: RuntimeSettings, opts: { operation: 'snapshot' | 'drill'; cluster: string; requester: string; args: unknown[]; summary: string }): Promise<StartedRun> {
+  const workflowId = sideWorkflowId(opts.cluster, opts.operation);
+  try {
+    const handle = await client.workflow.start(SIDE_WORKFLOW_TYPES[opts.operation], {
+      workflowId,
+      taskQueue: settings.taskQueue,
+      args: opts.args,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: CLUSTER, value: opts.cluster },
+        { key: OPERATION, value: opts.operation },
+        { key: REQUESTER, value: opts.requester },
+      ],
+      staticSummary: opts.summary,
+    });
+    return { handle, workflowId, runId: handle.firstExecutionRunId, ref: runRef(workflowId, handle.firstExecutionRunId) };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const running = await client.workflow.getHandle(workflowId).describe();
+      throw new FleetError('run_in_progress', `a ${opts.operation} of ${opts.cluster} is already running (run ${runRef(workflowId, running.runId)}, started by ${running.typedSearchAttributes.get(REQUESTER) ?? 'someone'} at ${running.startTime.toISOString()})`);
     }
     throw err;
   }

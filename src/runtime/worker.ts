@@ -11,6 +11,10 @@ import { FleetConnector } from '../fleet/connect';
 import { inventorySource } from '../fleet/source';
 import { FleetError } from '../errors';
 import { DEPLOYMENT_NAME } from '../shared/names';
+import { runningMutation } from './runs';
+import { loadInventory } from '../fleet/inventory';
+import { reconcileSchedules } from '../triggers/schedules';
+import type { BackupTimings } from '../shared/backups';
 import type { RuntimeSettings } from './settings';
 import { delay } from '../time';
 
@@ -54,6 +58,10 @@ export interface FleetWorkerOptions {
   /** Makes this build the deployment's current version once it polls (the dev server and tests; production decides this itself). */
   setCurrentVersion?: boolean;
   log?: (line: string) => void;
+  /** Reconcile the inventory's Temporal Schedules (snapshots, drills) once started (default: yes). */
+  reconcileSchedules?: boolean;
+  /** Timings the scheduled runs get (tests pass short ones). */
+  scheduleTiming?: Partial<BackupTimings>;
 }
 
 /** A running worker and how to stop it. */
@@ -76,21 +84,35 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
   const buildId = buildIdFor(bundle);
   const connector = new FleetConnector(inventorySource(settings.inventoryPath));
   const connection = await connectWithRetry(settings, opts.connectTimeoutMs ?? 60_000, log);
+  // A client of our own for the activities that look at other runs (a scheduled snapshot skips a running restore).
+  const clientConnection = await Connection.connect(settings.connection);
+  const client = new Client({ connection: clientConnection, namespace: settings.namespace });
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? notifiersFromEnv(settings) }),
+    activities: createActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: opts.notifier ?? notifiersFromEnv(settings), runningMutation: (cluster) => runningMutation(client, cluster) }),
     workerDeploymentOptions: { useWorkerVersioning: true, version: { deploymentName: DEPLOYMENT_NAME, buildId }, defaultVersioningBehavior: 'PINNED' },
     shutdownGraceTime: '10s',
   });
   const done = worker.run().finally(async () => {
     connector.close();
     await connection.close();
+    await clientConnection.close();
   });
   log(`worker ${buildId} polls task queue ${settings.taskQueue} in namespace ${settings.namespace}`);
   if (opts.setCurrentVersion) await makeCurrentVersion(settings, buildId);
+  if (opts.reconcileSchedules !== false) {
+    // A bad schedule in the inventory must not keep the worker from running the operations already under way.
+    try {
+      const r = await reconcileSchedules(client, loadInventory(settings.inventoryPath), settings.taskQueue, opts.scheduleTiming ? { timing: opts.scheduleTiming } : {});
+      const changed = [...r.created.map((id) => `created ${id}`), ...r.updated.map((id) => `updated ${id}`), ...r.deleted.map((id) => `deleted ${id}`)];
+      if (changed.length) log(`schedules: ${changed.join(', ')}`);
+    } catch (err) {
+      log(`schedules were not reconciled: ${(err as Error).message}`);
+    }
+  }
   return {
     worker,
     buildId,

@@ -23,6 +23,7 @@ export type ToolName =
   | 'versitygw'
   | 'age'
   | 'age-keygen'
+  | 'zstd'
   | 'talosctl';
 
 /** Where a binary was found, and why that one. */

@@ -183,6 +183,14 @@ export const TOOLS: readonly ToolSpec[] = [
     ],
     source: { kind: 'debian', packages: ['age'] },
   },
+  {
+    id: 'zstd',
+    name: 'zstd',
+    title: 'zstd (snapshot compression on Node.js before 22.15, which has no zstd in node:zlib)',
+    line: '1',
+    binaries: [{ name: 'zstd', env: ['ZSTD_BIN'], versionArgs: ['--version'], versionPattern: /v(\d+\.\d+\.\d+)/ }],
+    source: { kind: 'debian', packages: ['zstd'] },
+  },
   ...ETCD_LINES.map(etcd),
   {
     id: 'versitygw',

@@ -2,6 +2,8 @@
  * The upgrade planner: from what every node runs now to an ordered, gated plan, or a refusal that says why, before
  * anything changes. Pure: the cluster's state and the release facts come in, the plan goes out.
  */
+import { defaultInstallerImage, parseInstallerImage } from '../releases/images';
+import { installerProblem, nextHops, profileFor, upgradeApiFor, UnknownTalosVersionError, UpgradePathError } from '../releases/profiles';
 import { compareSemVer, parseSemVer, type SemVer } from '../releases/versions';
 
 /** One node as the planner sees it. */
@@ -23,20 +25,6 @@ export interface ClusterUpgradeState {
   nodes: NodeUpgradeState[];
   /** The Kubernetes version the cluster runs (the lowest among its components). */
   kubernetesVersion?: string;
-}
-
-/** What the planner needs to know about Talos releases (the version profiles provide it). */
-export interface ReleaseFacts {
-  /** The latest patch release known for a minor (`1.12` → `v1.12.4`), or undefined for an unknown minor. */
-  latestPatch(minor: { major: number; minor: number }): string | undefined;
-  /** Why the installer of `target` refuses to run on a host at `host` (undefined: it runs). */
-  installerRefusal(host: string, target: string): string | undefined;
-  /** Why Talos `talos` cannot run Kubernetes `kubernetes` (undefined: it can). */
-  kubernetesRefusal(talos: string, kubernetes: string): string | undefined;
-  /** The installer image for `version`, keeping the registry and schematic of `current` where the form allows. */
-  installerImage(version: string, current: string | undefined): string;
-  /** Which API upgrades a node running `version`. */
-  upgradeApi(version: string): 'legacy' | 'lifecycle';
 }
 
 /** How a path crosses minors: every intermediate minor (upstream's advice), or as few hops as the installers allow. */
@@ -80,7 +68,7 @@ export interface UpgradePlan {
   gates: string[];
   /** Nodes already on the target (nothing to do). */
   upToDate: string[];
-  /** A fresh verified etcd snapshot is taken before anything changes. */
+  /** A fresh verified etcd snapshot is taken before anything changes (false: the policy skips it). */
   snapshotFirst: boolean;
 }
 
@@ -97,38 +85,33 @@ export class UpgradeRefusal extends Error {
 
 const fmt = (v: SemVer) => `v${v.major}.${v.minor}.${v.patch}`;
 
-/** The versions a node moves through from `from` to `target`, per the path policy (the target last). */
-export function versionPath(from: SemVer, target: SemVer, facts: ReleaseFacts, policy: PathPolicy): string[] {
-  if (from.major !== target.major) return [fmt(target)];
-  const stops: string[] = [];
-  for (let minor = from.minor + 1; minor < target.minor; minor++) {
-    const latest = facts.latestPatch({ major: target.major, minor });
-    if (latest) stops.push(latest);
-  }
-  stops.push(fmt(target));
-  if (policy === 'every-minor') return stops;
-  // As few hops as the installers allow: from each position, the farthest stop whose installer accepts it.
-  const path: string[] = [];
-  let at = fmt(from);
-  while (path.at(-1) !== fmt(target)) {
-    const reachable = stops.filter((s) => compareSemVer(parseSemVer(s)!, parseSemVer(at)!) > 0 && !facts.installerRefusal(at, s));
-    const next = reachable.at(-1) ?? stops.find((s) => compareSemVer(parseSemVer(s)!, parseSemVer(at)!) > 0)!;
-    path.push(next);
-    at = next;
-  }
-  return path;
+/**
+ * The installer image for `version`: the node's own registry path and Image Factory schematic with the new tag,
+ * except where that form is no longer published (ghcr from 1.14 on), which moves to the minor's default.
+ */
+export function installerImageFor(version: string, current: string | undefined): string {
+  const parsed = current ? parseInstallerImage(current) : undefined;
+  if (!parsed) return defaultInstallerImage(version);
+  if (parsed.form === 'installer' && parsed.registry === 'ghcr.io' && !profileFor(version).installer.ghcrPublished) return defaultInstallerImage(version);
+  const repository = current!.split('@')[0]!.slice(0, -(parsed.version.length + 1));
+  return `${repository}:${version}`;
 }
 
 /**
  * Plans a rolling upgrade of every node to `target`. Refuses (with every reason) an unparseable or unknown target,
  * a downgrade, a path an installer forbids, and a Kubernetes version outside a hop's supported range.
  */
-export function planUpgrade(state: ClusterUpgradeState, targetText: string, facts: ReleaseFacts, policy: RolloutPolicy): UpgradePlan {
+export function planUpgrade(state: ClusterUpgradeState, targetText: string, policy: RolloutPolicy, snapshot = true): UpgradePlan {
   const reasons: string[] = [];
   const target = parseSemVer(targetText);
   if (!target || !/^v\d+\.\d+\.\d+/.test(targetText.trim())) throw new UpgradeRefusal(state.cluster, [`"${targetText}" is not a Talos version such as v1.10.9`]);
   const to = fmt(target);
-  if (!facts.latestPatch(target)) reasons.push(`Talos ${target.major}.${target.minor} is not a release this version of talos-fleet knows`);
+  try {
+    profileFor(to);
+  } catch (err) {
+    if (!(err instanceof UnknownTalosVersionError)) throw err;
+    reasons.push(`Talos ${target.major}.${target.minor} is not a release this version of talos-fleet knows`);
+  }
   const versions = state.nodes.map((n) => ({ node: n, v: parseSemVer(n.version) }));
   for (const { node, v } of versions) {
     if (!v) reasons.push(`${node.name} runs an unknown version "${node.version}"`);
@@ -139,29 +122,28 @@ export function planUpgrade(state: ClusterUpgradeState, targetText: string, fact
   const pending = versions.filter(({ v }) => compareSemVer(v!, target) < 0);
   const upToDate = versions.filter(({ v }) => compareSemVer(v!, target) === 0).map(({ node }) => node.name);
   const lowest = pending.map(({ v }) => v!).sort(compareSemVer)[0];
-  const path = lowest ? versionPath(lowest, target, facts, policy.path) : [];
-
-  // Every hop must be installable from where each node stands then, and must run the cluster's Kubernetes.
-  for (const { node, v } of pending) {
-    let at = fmt(v!);
-    for (const stop of path) {
-      if (compareSemVer(parseSemVer(stop)!, parseSemVer(at)!) <= 0) continue;
-      const refusal = facts.installerRefusal(at, stop);
-      if (refusal) reasons.push(`${node.name}: ${refusal}`);
-      at = stop;
+  let path: string[] = [];
+  if (lowest) {
+    try {
+      path = nextHops(fmt(lowest), to, { everyMinor: policy.path === 'every-minor', ...(state.kubernetesVersion ? { kubernetes: state.kubernetesVersion } : {}) });
+    } catch (err) {
+      if (!(err instanceof UpgradePathError)) throw err;
+      const upgradeK8s = /Kubernetes/.test(err.message) ? ` (talos-fleet upgrade-k8s ${state.cluster} --to X.Y.Z)` : '';
+      throw new UpgradeRefusal(state.cluster, [`${err.message}${upgradeK8s}`]);
     }
   }
-  if (state.kubernetesVersion) {
-    for (const stop of path) {
-      const refusal = facts.kubernetesRefusal(stop, state.kubernetesVersion);
-      if (refusal) reasons.push(`${refusal} (upgrade Kubernetes first: talos-fleet upgrade-k8s ${state.cluster} --to X.Y.Z)`);
-    }
+
+  // A node that is ahead of the lowest joins the path where it stands; its first hop's installer must accept it.
+  for (const { node, v } of pending) {
+    const first = path.find((stop) => compareSemVer(parseSemVer(stop)!, v!) > 0);
+    const refusal = first ? installerProblem(node.version, first) : undefined;
+    if (refusal) reasons.push(`${node.name}: ${refusal}`);
   }
   if (reasons.length) throw new UpgradeRefusal(state.cluster, [...new Set(reasons)]);
 
   const hops: UpgradeHop[] = path.map((stop) => {
     const stopV = parseSemVer(stop)!;
-    const nodeStep = (n: NodeUpgradeState, from: string): PlannedNodeUpgrade => ({ node: n.name, role: n.role, from, to: stop, image: facts.installerImage(stop, n.installImage), api: facts.upgradeApi(from) });
+    const nodeStep = (n: NodeUpgradeState, from: string): PlannedNodeUpgrade => ({ node: n.name, role: n.role, from, to: stop, image: installerImageFor(stop, n.installImage), api: upgradeApiFor(from) });
     // A node joins a hop once it is below the hop's version; it starts the hop from where the previous one left it.
     const inHop = pending
       .filter(({ v }) => compareSemVer(v!, stopV) < 0)
@@ -184,13 +166,13 @@ export function planUpgrade(state: ClusterUpgradeState, targetText: string, fact
     if (i > 0 && policy.gates.includes('hop')) gates.push(`hop-${i + 1}`);
     if (hop.canaries.length && hop.batches.length && policy.gates.includes('canary')) gates.push(`canary-${i + 1}`);
   });
-  return { cluster: state.cluster, from: [...new Set(state.nodes.map((n) => n.version))].sort(), to, hops, gates, upToDate, snapshotFirst: hops.length > 0 };
+  return { cluster: state.cluster, from: [...new Set(state.nodes.map((n) => n.version))].sort(), to, hops, gates, upToDate, snapshotFirst: snapshot && hops.length > 0 };
 }
 
 /** The plan in a few lines, for the start gate, `plan upgrade` and Slack. */
 export function describePlan(plan: UpgradePlan): string {
   if (!plan.hops.length) return `every node of ${plan.cluster} already runs ${plan.to}: nothing to do`;
-  const lines = [`upgrade ${plan.cluster} from ${plan.from.join(', ')} to ${plan.to} in ${plan.hops.length} hop(s); an etcd snapshot first`];
+  const lines = [`upgrade ${plan.cluster} from ${plan.from.join(', ')} to ${plan.to} in ${plan.hops.length} hop(s)${plan.snapshotFirst ? '; a verified etcd snapshot first' : '; no snapshot first (policy.snapshotBeforeUpgrade is false)'}`];
   plan.hops.forEach((hop, i) => {
     const names = (ns: PlannedNodeUpgrade[]) => ns.map((n) => n.node).join(', ');
     lines.push(`hop ${i + 1} to ${hop.to}: control planes ${names(hop.controlPlanes) || '-'} (one at a time, etcd leader last)` + (hop.canaries.length ? `; canary ${names(hop.canaries)}` : '') + (hop.batches.length ? `; then ${hop.batches.map((b) => `[${names(b)}]`).join(' ')}` : ''));

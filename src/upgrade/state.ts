@@ -5,8 +5,7 @@ import { gatePolicy } from '../fleet/policy';
 import { compareSemVer, imageTag, parseSemVer } from '../releases/versions';
 import type { GatePolicy } from '../shared/runs';
 import { onlyValue } from '../talos/replies';
-import { releaseFacts } from './facts';
-import { planUpgrade, type ClusterUpgradeState, type NodeUpgradeState, type RolloutPolicy, type UpgradePlan } from './plan';
+import { planUpgrade, UpgradeRefusal, type ClusterUpgradeState, type NodeUpgradeState, type RolloutPolicy, type UpgradePlan } from './plan';
 
 /** The plan, the policy its gates follow, and the nodes it is about. */
 export interface PlannedUpgrade {
@@ -52,7 +51,10 @@ export async function planClusterUpgrade(connector: FleetConnector, inv: LoadedI
   const spec = inv.cluster(cluster);
   const state = await readUpgradeState(connector, inv, cluster);
   const rollout: RolloutPolicy = { canaryCount: spec.policy.canaryCount, workerBatchSize: spec.policy.workerBatchSize, path: spec.policy.upgradePath, gates: spec.policy.gates.upgrade };
-  const plan = planUpgrade(state, toVersion ?? spec.talosVersion, releaseFacts, rollout);
+  if (spec.policy.snapshotBeforeUpgrade && !spec.backups) {
+    throw new UpgradeRefusal(cluster, [`the cluster has no backups block, and an upgrade starts from a fresh verified etcd snapshot: configure backups (store, recipients, identity), or set policy.snapshotBeforeUpgrade: false to upgrade without one`]);
+  }
+  const plan = planUpgrade(state, toVersion ?? spec.talosVersion, rollout, spec.policy.snapshotBeforeUpgrade);
   return {
     plan,
     policy: gatePolicy(spec.policy, 'upgrade'),

@@ -3,3 +3,6 @@ export { installCluster } from './install';
 export { upgradeCluster } from './upgrade';
 export { applyConfig } from './apply';
 export { planUpgradeRun } from './plan';
+export { snapshotCluster } from './snapshot';
+export { restoreCluster } from './restore';
+export { drillCluster } from './drill';

@@ -5,6 +5,7 @@
  */
 import {
   ActivityFailure,
+  ChildWorkflowFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -74,10 +75,10 @@ export function stepFailure(step: string, node: string | undefined, err: unknown
   });
 }
 
-/** The innermost useful message of an activity failure ("Activity task failed" says nothing). */
+/** The innermost useful message of an activity or child workflow failure ("Activity task failed" says nothing). */
 export function causeMessage(err: unknown): string {
   let e = err as Error | undefined;
-  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause;
   return e?.message ?? String(err);
 }
 

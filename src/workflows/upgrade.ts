@@ -1,10 +1,12 @@
 import type { RetryPolicy } from '@temporalio/common';
-import { ApplicationFailure, proxyActivities, setWorkflowOptions, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, setWorkflowOptions, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { TARGET_VERSION } from '../shared/search-attributes';
 import { DEFAULT_UPGRADE_TIMINGS, type UpgradeClusterInput, type UpgradeTimings } from '../shared/upgrade';
 import { describePlan, type PlannedNodeUpgrade, type UpgradeHop } from '../upgrade/plan';
-import { causeMessage, NodeFailure, Run } from './run';
+import { sideWorkflowId } from '../shared/names';
+import { causeMessage, NodeFailure, Run, stepFailure } from './run';
+import { snapshotCluster } from './snapshot';
 
 /** How each node of a rolling upgrade ended. */
 export interface NodeUpgradeResult {
@@ -19,6 +21,8 @@ export interface UpgradeClusterResult {
   to: string;
   hops: string[];
   nodes: NodeUpgradeResult[];
+  /** The verified snapshot taken before the first change. */
+  snapshot?: string;
 }
 
 /** A node's look before its upgrade. */
@@ -45,6 +49,7 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
   const { acts, checks } = activitiesFor(t);
   const cluster = input.cluster;
   const results = new Map<string, NodeUpgradeResult>();
+  let snapshotId: string | undefined;
 
   /**
    * One node's upgrade, atomic with respect to aborts and cancellation: it is finished once started. `prepared` is
@@ -161,6 +166,16 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
 
       run.phase('approval', 'waiting for approval to start');
       await run.approval('start', describePlan(plan));
+      if (plan.snapshotFirst) {
+        // Right before the first change, not before the gate: an approval can take hours, the snapshot must be fresh.
+        run.phase('snapshot', 'taking a fresh verified etcd snapshot before any change');
+        const snap = await executeChild(snapshotCluster, {
+          workflowId: `${sideWorkflowId(cluster, 'snapshot')}/upgrade-${workflowInfo().runId}`,
+          args: [{ cluster, requester: input.requester, trigger: 'preflight', skipRetention: true }],
+        }).catch((err: unknown) => Promise.reject(stepFailure('snapshot', undefined, err)));
+        snapshotId = snap.snapshot?.id;
+        run.event('phase', `verified snapshot ${snapshotId ?? '?'} taken; upgrading`);
+      }
       for (const [i, hop] of plan.hops.entries()) {
         if (i > 0) {
           await run.waitFor('health between hops', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
@@ -168,7 +183,7 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
         }
         await runHop(hop, i);
       }
-      return { cluster, to: plan.to, hops: plan.hops.map((h) => h.to), nodes: [...results.values()] };
+      return { cluster, to: plan.to, hops: plan.hops.map((h) => h.to), nodes: [...results.values()], ...(snapshotId ? { snapshot: snapshotId } : {}) };
     },
     (r) => `${cluster} upgraded to ${r.to}: ${r.nodes.filter((n) => n.outcome === 'upgraded').length} upgraded, ${r.nodes.filter((n) => n.outcome === 'skipped').length} skipped, ${r.nodes.filter((n) => n.outcome === 'up-to-date').length} already there`,
   );

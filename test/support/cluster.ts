@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ageKeygen } from './backups';
 import { generateSecretsBundle } from '../../src/config/secrets';
 import type { LoadedInventory } from '../../src/fleet/inventory';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
@@ -15,8 +17,13 @@ export async function startManagedCluster(opts: { nodes: string; cluster: string
   const version = opts.version ?? 'v1.10.9';
   const secrets = await generateSecretsBundle({ versionContract: version });
   const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster });
+  // Backups to a directory, encrypted to an age key of the test's own: upgrades start from a verified snapshot.
+  const dir = join(t.dir, 'inventory');
+  mkdirSync(join(dir, opts.cluster), { recursive: true });
+  mkdirSync(join(t.dir, 'snapshots'), { recursive: true });
+  const identity = ageKeygen(join(dir, opts.cluster, 'backup.agekey'));
   const inventory = await scaffoldInventory({
-    dir: join(t.dir, 'inventory'),
+    dir,
     cluster: opts.cluster,
     nodes: t.fleet.nodes().map((n) => ({ name: n.name, address: n.spec.address, role: n.spec.role })),
     talosVersion: version,
@@ -24,6 +31,7 @@ export async function startManagedCluster(opts: { nodes: string; cluster: string
     allowSelfApproval: (opts.policy.allowSelfApproval as boolean | undefined) ?? false,
     policy: opts.policy,
     existing: { secrets, talosconfig: t.talosconfig! },
+    backups: { store: `file://${join(t.dir, 'snapshots')}`, recipients: [identity.recipient], identity: `${opts.cluster}/backup.agekey` },
   });
   return { t, inventory };
 }

@@ -9,6 +9,7 @@ const PATTERNS: [string, RegExp][] = [
   ['a base64-encoded PEM block', /LS0tLS1CRUdJT/],
   ['kubeconfig credentials', /client-(key|certificate)-data/],
   ['a bootstrap-token-shaped string', new RegExp(TOKEN_PATTERN.source.replace(/^\^|\$$/g, ''))],
+  ['an age identity', /AGE-SECRET-KEY-1/],
 ];
 
 /** The bundle's secret values as they appear in files and configs (raw, and base64 of the PEM text). */

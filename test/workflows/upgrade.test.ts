@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
@@ -76,6 +78,12 @@ describe('the rolling Talos upgrade (legacy MachineService.Upgrade)', () => {
     // w-1 is the canary (policy: one), then w-2 in its own batch.
     expect(order.slice(3)).toEqual(['w-1', 'w-2']);
     expect(Object.values(versions())).toEqual(['v1.10.10', 'v1.10.10', 'v1.10.10', 'v1.10.10', 'v1.10.10']);
+    // A fresh verified snapshot was taken after the approval and before the first upgrade call.
+    const result = (await run.handle.result()) as { snapshot?: string };
+    expect(result.snapshot).toMatch(/^prod-/);
+    const stored = readdirSync(join(c.t.dir, 'snapshots', 'prod')).filter((f) => f.startsWith(result.snapshot!));
+    expect(stored.length).toBeGreaterThan(0);
+    for (const f of stored) expect(statSync(join(c.t.dir, 'snapshots', 'prod', f)).mtimeMs).toBeLessThan(upgrades[0]!.at);
     expect((await runProgress(client, run.ref)).nodes.map((n) => n.state)).toEqual(['done', 'done', 'done', 'done', 'done']);
   });
 

@@ -1,3 +1,4 @@
+import { createReadStream, existsSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
@@ -268,6 +269,12 @@ export const machineHandlers: Record<string, Impl> = {
         '/etc/os-release': `NAME="Talos"\nID=talos\nVERSION_ID=${node.version}\nPRETTY_NAME="Talos (${node.version})"\n`,
         '/proc/sys/kernel/hostname': `${node.hostname}\n`,
       };
+      // And the snapshot EtcdRecover uploaded, which a recovery reads back to tell whether its upload completed.
+      if (req.path === '/var/lib/etcd.snapshot' && node.etcd) {
+        if (!existsSync(node.etcd.recoverySnapshotPath)) throw new GrpcError(Code.NOT_FOUND, `open ${req.path}: no such file or directory`);
+        for await (const chunk of createReadStream(node.etcd.recoverySnapshotPath, { highWaterMark: 64 * 1024 })) await send({ bytes: chunk as Buffer });
+        return;
+      }
       const content = files[req.path];
       if (content === undefined) throw new GrpcError(Code.NOT_FOUND, `open ${req.path}: no such file or directory`);
       await send({ bytes: Buffer.from(content) });
