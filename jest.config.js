@@ -5,11 +5,12 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': 'ts-jest',
-    // age-encryption and its @noble/@scure dependencies are ES modules only; Node loads them with require(), jest's
-    // module system cannot, so they are compiled to CommonJS for the tests.
-    '^.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true, module: 'commonjs' } }],
+    // ES-module-only packages (@kubernetes/client-node with openid-client, oauth4webapi and jose; age-encryption with
+    // its @noble/@scure dependencies): Node loads them with require(), jest's module system cannot, so the
+    // transformer compiles them to CommonJS for the tests.
+    '^.+\\.js$': '<rootDir>/scripts/jest-esm-to-cjs.js',
   },
-  transformIgnorePatterns: ['/node_modules/(?!(age-encryption|@noble|@scure)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|age-encryption|@noble|@scure)/)'],
   testTimeout: 60_000,
   // Integration suites start real etcd members and gRPC servers; two workers match the machine's two cores.
   maxWorkers: 2,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors';
@@ -19,6 +19,7 @@ interface UpOptions {
   baseAddress: string;
   port?: string;
   clusterName: string;
+  kubernetes: string;
 }
 
 function positive(name: string, text: string): number {
@@ -68,6 +69,14 @@ function stopOnSignals(onForcedExit: () => void): StopSignals {
   };
 }
 
+/** An admin kubeconfig as the Talos Kubeconfig RPC mints it (the same CA, user and endpoint), as DIR/kubeconfig. */
+async function writeKubeconfig(dir: string, fleet: SimulatedFleet): Promise<string> {
+  const first = fleet.nodes().find((n) => n.role === 'controlplane')!;
+  const path = join(dir, 'kubeconfig');
+  writeFileSync(path, await fleet.kubernetes!.adminKubeconfig(first), { mode: 0o600 });
+  return path;
+}
+
 /** `--node-version NAME=VERSION`: a mixed-version fleet, each such node on its own Talos version. */
 function withNodeVersions(nodes: FleetNodeSpec[], specs: string[]): FleetNodeSpec[] {
   const versions = new Map<string, string>();
@@ -87,6 +96,7 @@ async function up(opts: UpOptions): Promise<void> {
   if (opts.state !== 'maintenance' && opts.state !== 'bootstrapped') {
     throw new FleetError('invalid_option', `--state must be maintenance or bootstrapped, got "${opts.state}"`);
   }
+  if (opts.kubernetes !== 'real' && opts.kubernetes !== 'none') throw new FleetError('invalid_option', `--kubernetes must be real or none, got "${opts.kubernetes}"`);
   if (!/^v\d+\.\d+\.\d+/.test(opts.version)) throw new FleetError('invalid_option', `--version must be a Talos version such as v1.14.1, got "${opts.version}"`);
   // Each minor 1.9-1.14 runs with its own behaviour (src/releases/profiles.ts); others are refused here.
   profileFor(opts.version);
@@ -104,11 +114,12 @@ async function up(opts: UpOptions): Promise<void> {
   });
   try {
     // Takes the directory's lock: a second fleet is refused here, before it touches the running one's files.
-    const fleet = new SimulatedFleet({ dir, nodes, version: opts.version, timeScale });
+    const fleet = new SimulatedFleet({ dir, nodes, version: opts.version, timeScale, kubernetes: opts.kubernetes });
     owner = true;
     let control: Server | undefined;
     try {
       const talosconfigPath = join(dir, 'talosconfig');
+      let kubeconfigPath: string | undefined;
       const resuming = fleet.isProvisioned();
       let talosconfig = resuming && existsSync(talosconfigPath) ? loadTalosconfig(talosconfigPath) : undefined;
       if (opts.state === 'bootstrapped' && !resuming) {
@@ -121,12 +132,14 @@ async function up(opts: UpOptions): Promise<void> {
       if (opts.state === 'bootstrapped' && talosconfig) {
         process.stderr.write('every node listens; waiting for etcd and for every node to be ready\n');
         await fleet.bootstrapCluster(talosconfig, { signal: signals.signal });
+        if (fleet.kubernetes) kubeconfigPath = await writeKubeconfig(dir, fleet);
       }
       fleet.writeManifest({ control: socket, ...(talosconfig ? { talosconfig: talosconfigPath } : {}) });
       const lines = fleet.status().map((n) => `  ${n.name.padEnd(6)} ${n.role.padEnd(12)} ${n.address}:${n.port}  ${n.stage}`);
       process.stderr.write(
         `simulated fleet ${resuming ? 'resumed' : 'up'} in ${dir} (time scale ${fleet.clock.timeScale}):\n${lines.join('\n')}\n` +
           (talosconfig ? `talosconfig: ${talosconfigPath}  (export TALOSCONFIG=${talosconfigPath})\n` : 'nodes wait in maintenance mode for a machine configuration\n') +
+          (kubeconfigPath ? `kubeconfig: ${kubeconfigPath}  (export KUBECONFIG=${kubeconfigPath})\n` : '') +
           'press Ctrl-C to stop\n',
       );
       await signals.received;
@@ -167,6 +180,7 @@ export function registerSim(program: Command): void {
     .option('--base-address <ip>', 'loopback address of the first node; the others follow', '127.0.0.11')
     .option('--port <port>', 'Talos API port of every node (default 50000)')
     .option('--cluster-name <name>', 'cluster name for --state bootstrapped', 'sim')
+    .option('--kubernetes <mode>', 'real: a real kube-apiserver, controller manager and scheduler per control plane and kwok kubelets (about 0.5 GiB per control plane); none: a lightweight model', 'real')
     .action((opts: UpOptions) => up(opts));
 
   sim

@@ -6,7 +6,7 @@ import type { SecretsBundle } from '../config/secrets';
 import { decodePair, machineCertificateAuthority } from '../config/machineconfig';
 import { renderNodeConfig } from '../config/node';
 import { FleetError } from '../errors';
-import { requireEtcd, requireTool } from '../tools/binaries';
+import { requireEtcd, requireKubernetes, requireKwok, requireTool } from '../tools/binaries';
 import type { EtcdLine } from '../tools/catalog';
 import { compareSemVer, parseSemVer } from '../releases/versions';
 import { defaultInstallerImage } from '../releases/images';
@@ -21,6 +21,8 @@ import type { SimManifest } from './control';
 import { parseFault, type NodeFaults } from './faults';
 import { GrpcServer } from './grpc/server';
 import { FleetDirLock } from './lock';
+import { SimulatedKubernetes } from './kubernetes/hooks';
+import type { KubernetesCluster, KubernetesTools } from './kubernetes/cluster';
 import { SimulatedNode, type NodeEnvironment, type NodeRole, type MachineStage } from './node';
 import { DEFAULT_TIMINGS, SimClock, type Timings } from './timing';
 import { hostOf } from '../address';
@@ -47,6 +49,14 @@ export interface SimulatedFleetOptions {
   timings?: Partial<Timings>;
   /** etcd and etcdctl binaries for every node whatever its version; by default each node runs its Talos version's etcd line ({@link requireEtcd}). */
   tools?: { etcd: string; etcdctl: string };
+  /**
+   * `real`: each control plane runs a real kube-apiserver, controller manager and scheduler, and kwok simulates the
+   * kubelets (about 0.5 GiB per control plane); `none` (the default here; `sim up` defaults to real): the lightweight
+   * in-process model of node readiness and cordons, for fleets of many clusters and tests that need no Kubernetes.
+   */
+  kubernetes?: 'real' | 'none';
+  /** The Kubernetes binaries and kwok; found with requireKubernetes and requireKwok by default. */
+  kubernetesTools?: KubernetesTools;
 }
 
 /** What `sim status` reports per node. */
@@ -71,6 +81,13 @@ export interface NodeStatus {
 }
 
 export const DEFAULT_TALOS_VERSION = 'v1.10.9';
+
+/** kube-apiserver, kube-controller-manager, kube-scheduler and kwok as provisioned (or the user's own). */
+function kubernetesToolsFound(): KubernetesTools {
+  const k8s = requireKubernetes();
+  const kwok = requireKwok();
+  return { kubeApiserver: k8s.kubeApiserver, kubeControllerManager: k8s.kubeControllerManager, kubeScheduler: k8s.kubeScheduler, kwok: kwok.kwok, kwokStages: kwok.stages };
+}
 
 /** `3cp,2w` → node specs named cp-1..3 and w-1..2 on consecutive addresses from `baseAddress`. */
 export function parseNodeCounts(spec: string, baseAddress = '127.0.0.11', port?: number): FleetNodeSpec[] {
@@ -129,6 +146,8 @@ export class SimulatedFleet implements FleetView {
   private readonly proxies = new Map<SimulatedNode, ApidProxy>();
   private readonly lock: FleetDirLock;
   private readonly etcdTools: NodeEnvironment['etcdTools'];
+  /** The real Kubernetes of the fleet's clusters, when `kubernetes: 'real'`. */
+  readonly kubernetes?: SimulatedKubernetes;
 
   /**
    * Reads the nodes' disks under `options.dir`, after taking the directory's lock: one fleet per directory, so a
@@ -137,6 +156,8 @@ export class SimulatedFleet implements FleetView {
   constructor(readonly options: SimulatedFleetOptions) {
     this.clock = new SimClock(options.timeScale ?? 1, { ...DEFAULT_TIMINGS, ...options.timings });
     const tools = options.tools ?? { etcd: requireTool('etcd'), etcdctl: requireTool('etcdctl') };
+    // Found before anything starts: a missing binary is one message saying how to provide it.
+    const kubernetesTools = options.kubernetes === 'real' ? (options.kubernetesTools ?? kubernetesToolsFound()) : undefined;
     const lines = new Map<EtcdLine, { etcd: string; etcdctl: string; etcdutl?: string }>();
     this.etcdTools = (line) => {
       if (options.tools) return options.tools;
@@ -152,6 +173,7 @@ export class SimulatedFleet implements FleetView {
       }
     }
     this.lock = FleetDirLock.acquire(options.dir);
+    if (kubernetesTools) this.kubernetes = new SimulatedKubernetes(options.dir, kubernetesTools, this.clock, () => this.nodes());
     try {
       for (const spec of options.nodes) this.addNode(spec, tools);
     } catch (err) {
@@ -178,6 +200,7 @@ export class SimulatedFleet implements FleetView {
       unlockUpgrade: (cluster, holder) => {
         if (this.upgradeLocks.get(cluster) === holder) this.upgradeLocks.delete(cluster);
       },
+      ...(this.kubernetes ? { kubernetes: this.kubernetes } : {}),
     };
     const dir = join(this.options.dir, 'nodes', spec.name);
     const node = new SimulatedNode({ name: spec.name, role: spec.role, address: spec.address, port: spec.port ?? 50000, isoVersion: spec.version ?? this.options.version ?? DEFAULT_TALOS_VERSION, dir }, env);
@@ -192,6 +215,11 @@ export class SimulatedFleet implements FleetView {
   find(target: string): SimulatedNode | undefined {
     const host = hostOf(target);
     return this.byName.get(host) ?? this.nodes().find((n) => n.spec.address === host || n.hostname === host);
+  }
+
+  /** The real Kubernetes of a node's cluster (undefined with `kubernetes: 'none'`, or before the node has a config). */
+  kubernetesOf(node: SimulatedNode): KubernetesCluster | undefined {
+    return this.kubernetes?.clusterOf(node);
   }
 
   node(name: string): SimulatedNode {
@@ -290,7 +318,8 @@ export class SimulatedFleet implements FleetView {
 
   /**
    * Bootstraps etcd on the first control plane with a real Bootstrap call (as `talosctl bootstrap` would) and
-   * waits for every control plane to join and every node to be ready.
+   * waits for every control plane to join and every node to be ready (with real Kubernetes, also for the static pods,
+   * the bootstrap manifests and the `default` ServiceAccount, so that workloads can be created at once).
    */
   async bootstrapCluster(talosconfig: Talosconfig, opts: StartOptions = {}): Promise<void> {
     const controlPlanes = this.nodes().filter((n) => n.role === 'controlplane');
@@ -310,6 +339,7 @@ export class SimulatedFleet implements FleetView {
     }
     await waitFor('every control plane to join etcd', wait, failed, () => controlPlanes.every((n) => n.etcd?.healthy));
     await waitFor('every node to be ready', wait, failed, () => this.nodes().every((n) => n.ready));
+    if (this.kubernetes) await waitFor('Kubernetes to be ready for workloads', wait, failed, () => this.kubernetes!.settled(first));
   }
 
   /**
@@ -377,6 +407,7 @@ export class SimulatedFleet implements FleetView {
     try {
       for (const p of this.proxies.values()) p.close();
       await Promise.all(this.nodes().map((n) => n.powerOff(true)));
+      await this.kubernetes?.stop();
     } finally {
       this.lock.release();
     }

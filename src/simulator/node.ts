@@ -9,6 +9,7 @@ import { EtcdClient } from './etcd/client';
 import { EtcdService } from './etcd/service';
 import { EventLog } from './events';
 import type { NodeFaults, PowerCutPoint } from './faults';
+import type { KubernetesHooks } from './kubernetes/hooks';
 import { Code, GrpcError, type GrpcServer, type TlsOptions } from './grpc/server';
 import { LogBuffer } from './logs';
 import { serviceIds, ServiceTable } from './services';
@@ -54,6 +55,8 @@ export interface NodeEnvironment {
   /** The etcd upgrade mutex of a cluster (upstream keeps it in etcd with a 60 s lease, held only for the pre-checks). */
   tryLockUpgrade(clusterId: string, holder: string): boolean;
   unlockUpgrade(clusterId: string, holder: string): void;
+  /** The real Kubernetes side (API server, kubelets); absent: the lightweight in-process model of `kubernetes` below. */
+  kubernetes?: KubernetesHooks;
 }
 
 /** Static facts about a simulated node. */
@@ -266,7 +269,14 @@ export class SimulatedNode {
 
   /** Why this node cannot come up, if it cannot: its boot failed, or its etcd would not start or exited. */
   get startFailure(): string | undefined {
-    return this.failure ?? this.etcd?.failure;
+    return this.failure ?? this.etcd?.failure ?? this.env.kubernetes?.failure(this);
+  }
+
+  /** What the Kubernetes API says of this node's Node object (real Kubernetes only), as Talos's node watch reports it. */
+  observeKubernetesNode(status: { ready: boolean; cordoned: boolean }): void {
+    this.kubernetes.kubeletReady = status.ready;
+    this.kubernetes.cordoned = status.cordoned;
+    if (this.stage === 'RUNNING' && this.ready !== this.reportedReady) this.setStage('RUNNING');
   }
 
   setStage(stage: MachineStage, actorId = ''): void {
@@ -368,7 +378,7 @@ export class SimulatedNode {
   private stopMachine(clean: boolean): Promise<void> {
     const previous = this.stopped;
     const stopping = (async () => {
-      await Promise.all([previous, clean ? this.etcd?.stop() : this.etcd?.kill(), this.closeServer()]);
+      await Promise.all([previous, clean ? this.etcd?.stop() : this.etcd?.kill(), this.closeServer(), this.env.kubernetes?.kubeletStopped(this, clean)]);
       this.services.clear();
       this.kubernetes.kubeletReady = false;
     })();
@@ -459,8 +469,13 @@ export class SimulatedNode {
     this.reached('kubelet');
     await this.env.clock.sleep(this.env.clock.timings.kubeletReadyMs, 1, signal);
     this.services.setHealth('kubelet', true);
-    this.kubernetes.kubeletReady = true;
-    this.kubernetes.cordoned = false;
+    if (this.env.kubernetes) {
+      // Readiness and cordon come from the Node object in the real API (observeKubernetesNode).
+      this.env.kubernetes.kubeletStarted(this);
+    } else {
+      this.kubernetes.kubeletReady = true;
+      this.kubernetes.cordoned = false;
+    }
     this.setStage('RUNNING');
   }
 
@@ -561,15 +576,19 @@ export class SimulatedNode {
       return;
     }
     const previous = this.config!.yaml;
+    const previousParsed = this.config!.parsed;
     this.saveConfig(yaml);
     this.stagedConfig = undefined;
+    if (mode !== 'REBOOT') this.env.kubernetes?.configApplied(this, previousParsed);
     if (mode === 'REBOOT') {
       this.startSequence('reboot', '', (signal) => this.rebootNow(signal, ''));
     } else if (mode === 'TRY') {
       const boot = this.bootId;
       setTimeout(() => {
         if (this.bootId === boot && this.config?.yaml === yaml) {
+          const tried = this.config.parsed;
           this.saveConfig(previous);
+          this.env.kubernetes?.configApplied(this, tried);
           this.log('machined', 'try mode timeout: configuration rolled back');
         }
       }, tryTimeoutMs).unref();
@@ -642,13 +661,14 @@ export class SimulatedNode {
       await this.phase('drain', async () => {
         this.kubernetes.cordoned = true;
         this.reached('drain');
-        await clock.sleep(clock.timings.drainMs, 1, signal);
+        if (this.env.kubernetes) await this.env.kubernetes.drain(this, signal);
+        else await clock.sleep(clock.timings.drainMs, 1, signal);
       }, actorId);
     }
     await this.phase('stopServices', async () => {
       this.kubernetes.kubeletReady = false;
       this.services.transition('kubelet', 'Finished', 'Service finished successfully');
-      const stopping = this.etcd?.stop();
+      const stopping = Promise.all([this.etcd?.stop(), this.env.kubernetes?.kubeletStopped(this, true)]);
       this.reached('upgrade-stop');
       await stopping;
       signal.throwIfAborted();
@@ -733,6 +753,7 @@ export class SimulatedNode {
       this.setStage('RESETTING', actorId);
       if (opts.graceful && this.etcd && this.etcd.state === 'running') {
         this.kubernetes.cordoned = true;
+        await this.env.kubernetes?.drain(this, signal);
         await this.etcd.leave();
         signal.throwIfAborted();
       }

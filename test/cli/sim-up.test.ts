@@ -61,7 +61,7 @@ describe('talos-fleet sim up', () => {
     const dir = newDir();
     const base = baseAddress();
     await occupy(base, 50000);
-    const run = start('sim', 'up', '--nodes', '1w', '--state', 'maintenance', '--dir', dir, '--time-scale', '0.01', '--base-address', base);
+    const run = start('sim', 'up', '--nodes', '1w', '--state', 'maintenance', '--dir', dir, '--time-scale', '0.01', '--base-address', base, '--kubernetes', 'none');
     expect((await run.exited).code).toBe(1);
     expect(run.stderr()).toContain(`error: node w-1: boot failed: cannot listen on ${base}:50000: the address is already in use`);
     expect(run.stderr()).not.toContain('timed out');
@@ -72,7 +72,7 @@ describe('talos-fleet sim up', () => {
     const dir = newDir();
     const base = baseAddress();
     await occupy(base, 2379);
-    const run = start('sim', 'up', '--nodes', '1cp', '--dir', dir, '--time-scale', '0.01', '--base-address', base);
+    const run = start('sim', 'up', '--nodes', '1cp', '--dir', dir, '--time-scale', '0.01', '--base-address', base, '--kubernetes', 'none');
     expect((await run.exited).code).toBe(1);
     expect(run.stderr()).toMatch(new RegExp(`error: node cp-1: etcd member cp-1 exited during start: listen tcp ${base.replace(/\./g, '\\.')}:2379: bind: address already in use`));
     expect(run.stderr()).not.toContain('timed out');
@@ -82,7 +82,7 @@ describe('talos-fleet sim up', () => {
   it('leaves no etcd process behind when killed with SIGKILL, and the next sim up takes its directory over', async () => {
     const dir = newDir();
     const base = baseAddress();
-    const args = ['sim', 'up', '--nodes', '1cp', '--dir', dir, '--time-scale', '0.01', '--base-address', base];
+    const args = ['sim', 'up', '--nodes', '1cp', '--dir', dir, '--time-scale', '0.01', '--base-address', base, '--kubernetes', 'none'];
     const first = start(...args);
     await waitUntil('the fleet to be up', () => first.stderr().includes('simulated fleet up'), 60_000);
     expect(etcdProcessesUnder(dir)).toHaveLength(1);
@@ -101,7 +101,7 @@ describe('talos-fleet sim up', () => {
 
   it('stops cleanly on SIGINT during start-up, and does not report the fleet as up', async () => {
     const dir = newDir();
-    const run = start('sim', 'up', '--nodes', '1cp', '--dir', dir, '--time-scale', '0.1', '--base-address', baseAddress());
+    const run = start('sim', 'up', '--nodes', '1cp', '--dir', dir, '--time-scale', '0.1', '--base-address', baseAddress(), '--kubernetes', 'none');
     await waitUntil('the nodes to listen', () => run.stderr().includes('every node listens'), 60_000);
     run.kill('SIGINT');
     expect((await run.exited).code).toBe(1);

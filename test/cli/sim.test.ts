@@ -29,7 +29,7 @@ const base = `127.${110 + Number(process.env.JEST_WORKER_ID ?? '1')}.${1 + Math.
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'talos-fleet-cli-'));
-  sim = spawn(BIN, ['sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', base], { stdio: ['ignore', 'ignore', 'pipe'] });
+  sim = spawn(BIN, ['sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', base, '--kubernetes', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   sim.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   exited = new Promise((resolve) => sim.once('exit', (code) => resolve(code)));
@@ -110,7 +110,7 @@ describe('talos-fleet sim', () => {
 
   it('refuses a second sim up on the running fleet\'s directory, naming the running one, and leaves its files alone', async () => {
     const other = base.replace(/\.\d+\.11$/, `.${Number(base.split('.')[2]) === 250 ? 249 : Number(base.split('.')[2]) + 1}.11`);
-    const second = await cli('sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', other);
+    const second = await cli('sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', other, '--kubernetes', 'none');
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`error: a simulated fleet already runs in ${dir} (process ${sim.pid}, since `);
     expect(existsSync(join(dir, 'sim.json'))).toBe(true);
@@ -135,7 +135,7 @@ describe('talos-fleet sim', () => {
   });
 
   it('resumes the fleet from its disks when started again on the same directory', async () => {
-    const again = spawn(BIN, ['sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', base], { stdio: 'ignore' });
+    const again = spawn(BIN, ['sim', 'up', '--nodes', '1cp,1w', '--dir', dir, '--time-scale', '0.01', '--base-address', base, '--kubernetes', 'none'], { stdio: 'ignore' });
     const done = new Promise((resolve) => again.once('exit', resolve));
     try {
       await waitUntil('the resumed fleet to be up', () => existsSync(join(dir, 'sim.json')), 90_000);

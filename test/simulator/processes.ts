@@ -33,3 +33,19 @@ export function listens(host: string, port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+/** Live processes (pid and program name) with an argument naming a path under `dir`: every helper a fleet there started. */
+export function processesUnder(dir: string): { pid: number; name: string }[] {
+  const found: { pid: number; name: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv.slice(1).some((a) => a.includes(`${dir}/`))) found.push({ pid: Number(entry), name: basename(argv[0] ?? '') });
+  }
+  return found;
+}

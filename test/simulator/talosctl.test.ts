@@ -7,6 +7,7 @@ import { generateMachineConfigs } from '../../src/config/generate';
 import { renderNodeConfig } from '../../src/config/node';
 import { writeTalosconfig } from '../../src/talos/talosconfig';
 import { locateTool, requireTool } from '../../src/tools/binaries';
+import { kubernetesFromKubeconfig } from '../../src/kubernetes/client';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 import { profileFor } from '../../src/releases/profiles';
 import { defaultInstallerImage } from '../../src/releases/images';
@@ -46,7 +47,8 @@ suite('the real talosctl against a bootstrapped simulated fleet', () => {
   let cp1: string, cp2: string, cp3: string, w1: string;
 
   beforeAll(async () => {
-    t = await startFleet({ nodes: '3cp,1w', state: 'bootstrapped' });
+    // A real Kubernetes control plane, so that talosctl health asks a real API server.
+    t = await startFleet({ nodes: '3cp,1w', state: 'bootstrapped', kubernetes: 'real' });
     [cp1, cp2, cp3, w1] = ['cp-1', 'cp-2', 'cp-3', 'w-1'].map((n) => t.addr(n)) as [string, string, string, string];
     config = join(t.dir, 'talosconfig');
     writeTalosconfig(config, t.talosconfig!);
@@ -84,10 +86,19 @@ suite('the real talosctl against a bootstrapped simulated fleet', () => {
     expect((JSON.parse(stdout) as { totalKey: number }).totalKey).toBeGreaterThan(0);
   });
 
-  it('talosctl health passes every check', async () => {
+  it('talosctl health passes every check, the Kubernetes ones against the real API server', async () => {
     const out = await talosctl(config, '-n', cp1, 'health', '--wait-timeout', '60s');
     expect(out).toContain('waiting for etcd to be healthy: OK');
-    expect(out).toContain('waiting for all k8s nodes to report schedulable: OK');
+    for (const check of ['all k8s nodes to report', 'all control plane static pods to be running', 'all control plane components to be ready', 'all k8s nodes to report ready', 'kube-proxy to report ready', 'coredns to report ready', 'all k8s nodes to report schedulable']) {
+      expect(out).toContain(`waiting for ${check}: OK`);
+    }
+  });
+
+  it('talosctl kubeconfig writes a kubeconfig that reaches the real API server', async () => {
+    const file = join(t.dir, 'kubeconfig');
+    await talosctl(config, '-n', cp1, 'kubeconfig', file, '--merge=false');
+    const nodes = (await kubernetesFromKubeconfig(readFileSync(file, 'utf8')).core.listNode()).items.map((n) => n.metadata!.name).sort();
+    expect(nodes).toEqual(['cp-1', 'cp-2', 'cp-3', 'w-1']);
   });
 
   it('talosctl upgrade --wait follows the upgrade to the new version', async () => {

@@ -32,13 +32,23 @@ export interface TestFleet {
 
 /**
  * Starts a simulated fleet in a temporary directory; `bootstrapped` installs it (with `secrets` when given) and
- * bootstraps etcd first; `versions` mixes Talos versions by node name.
+ * bootstraps etcd first; `versions` mixes Talos versions by node name. Without `kubernetes: 'real'` it runs no
+ * Kubernetes processes (the lightweight model): most tests need none, and each real control plane costs about half
+ * a GiB and a share of the two cores.
  */
-export async function startFleet(opts: { nodes: string; state: 'maintenance' | 'bootstrapped'; version?: string; versions?: Record<string, string>; secrets?: SecretsBundle; clusterName?: string }): Promise<TestFleet> {
+export async function startFleet(opts: {
+  nodes: string;
+  state: 'maintenance' | 'bootstrapped';
+  version?: string;
+  versions?: Record<string, string>;
+  secrets?: SecretsBundle;
+  clusterName?: string;
+  kubernetes?: 'real' | 'none';
+}): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-test-'));
   // `versions` gives single nodes their own Talos version (a mixed-version fleet), by name.
   const nodes = parseNodeCounts(opts.nodes, baseAddress()).map((n) => (opts.versions?.[n.name] ? { ...n, version: opts.versions[n.name] } : n));
-  const fleet = new SimulatedFleet({ dir, nodes, timeScale: TEST_TIME_SCALE, ...(opts.version ? { version: opts.version } : {}) });
+  const fleet = new SimulatedFleet({ dir, nodes, timeScale: TEST_TIME_SCALE, kubernetes: opts.kubernetes ?? 'none', ...(opts.version ? { version: opts.version } : {}) });
   const clients: TalosClient[] = [];
   let talosconfig: Talosconfig | undefined;
   try {

@@ -1,6 +1,7 @@
 import { fromProtoTime } from '../../talos/codec';
 import { Code, GrpcError } from '../grpc/server';
 import { DEFAULT_CLUSTER_CHECKS, type ClusterUnderCheck } from '../health';
+import { withRealKubernetes } from '../kubernetes/checks';
 import type { SimClock } from '../timing';
 import type { Impl, FleetView } from './types';
 import type { SimulatedNode } from '../node';
@@ -30,7 +31,9 @@ export function clusterHandlers(clock: SimClock): Record<string, Impl> {
         const addresses = [...cluster.controlPlanes, ...cluster.workers].map((n) => n.spec.address);
         await send({ message: `discovered nodes: [${addresses.map((a) => `"${a}"`).join(' ')}]` });
         const deadline = Date.now() + (fromProtoTime(req.waitTimeout) || 20 * 60_000);
-        for (const check of DEFAULT_CLUSTER_CHECKS) {
+        const kubernetes = fleet.kubernetesOf?.(node);
+        const checks = kubernetes ? withRealKubernetes(DEFAULT_CLUSTER_CHECKS, () => kubernetes.apiClient, clock.timeScale) : DEFAULT_CLUSTER_CHECKS;
+        for (const check of checks) {
           // Up to 1.12 each check has its own timeout; from 1.13 each polls until the request's wait timeout.
           const checkDeadline = node.profile.health.perCheckTimeouts ? Math.min(deadline, Date.now() + clock.real(check.timeoutMs)) : deadline;
           await send({ message: `waiting for ${check.name}: ...` });

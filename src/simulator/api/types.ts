@@ -1,4 +1,5 @@
 import type { CallContext } from '../grpc/server';
+import type { KubernetesCluster } from '../kubernetes/cluster';
 import type { MutationRecord, SimulatedNode } from '../node';
 
 /** The rest of the fleet, as a node's API sees it (health checks, discovery). */
@@ -6,6 +7,8 @@ export interface FleetView {
   nodes(): SimulatedNode[];
   /** A node by address or hostname. */
   find(target: string): SimulatedNode | undefined;
+  /** The real Kubernetes of a node's cluster; undefined when the fleet runs the lightweight model. */
+  kubernetesOf?(node: SimulatedNode): KubernetesCluster | undefined;
 }
 
 /** A call being served by the node itself (no proxying). */

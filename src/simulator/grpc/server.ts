@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import { toNodePem } from '../../config/pem';
 import { FleetError } from '../../errors';
 
@@ -220,6 +221,9 @@ class BatchedWriter implements MessageWriter {
 export class GrpcServer {
   private readonly server: http2.Http2SecureServer;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Every TCP connection, handshaking or not: close() cuts them all, or a handshake that ends during it would keep the server open. */
+  private readonly sockets = new Set<Socket>();
+  private closing = false;
   private readonly shutdown = new AbortController();
 
   constructor(tls: TlsOptions, router: Router) {
@@ -232,7 +236,12 @@ export class GrpcServer {
       allowHTTP1: false,
       settings: { initialWindowSize: 1024 * 1024 },
     });
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     this.server.on('session', (session) => {
+      if (this.closing) return void session.destroy();
       this.sessions.add(session);
       session.on('close', () => this.sessions.delete(session));
       session.on('error', () => undefined);
@@ -258,8 +267,10 @@ export class GrpcServer {
 
   /** Stops at once: open calls are cut off, as when a machine loses power or reboots. */
   async close(): Promise<void> {
+    this.closing = true;
     this.shutdown.abort();
     for (const session of this.sessions) session.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

@@ -1,0 +1,106 @@
+import { basename } from 'node:path';
+
+/** A pod annotated with this (`2s`: a Go duration, in real time) has containers that take that long to start. */
+export const START_DELAY_ANNOTATION = 'pod-ready.stage.kwok.x-k8s.io/delay';
+
+/**
+ * kwok's pod stages for the simulated kubelets, written for the fleet's time scale. kwok's own "fast" pod stages
+ * (provisioned beside kwok) jump from Pending to Ready at once and delete a terminating pod at once; a kubelet
+ * reports ContainerCreating first, and keeps a terminating pod until its containers stopped, at the end of its grace
+ * period here (a container that ignores SIGTERM), which drains and PodDisruptionBudgets depend on. The node stages (initialize, heartbeat with a lease) are kwok's own.
+ */
+export function podStages(containerStartMs: number, timeScale: number): string {
+  const stage = (name: string, selector: string, next: string, delay = '') =>
+    `apiVersion: kwok.x-k8s.io/v1alpha1\nkind: Stage\nmetadata:\n  name: ${name}\nspec:\n  resourceRef:\n    apiGroup: v1\n    kind: Pod\n  selector:\n    matchExpressions:\n${selector}${delay}  next:\n${next}`;
+  const notDeleting = `    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n`;
+  const created = stage(
+    'pod-create',
+    `${notDeleting}    - key: '.status.podIP'\n      operator: 'DoesNotExist'\n`,
+    `    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: ContainersNotReady
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: ContainersNotReady
+        type: ContainersReady
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          waiting:
+            reason: ContainerCreating
+      {{ end }}
+      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+      podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
+      phase: Pending
+`,
+  );
+  const running = stage(
+    'pod-ready',
+    `${notDeleting}    - key: '.status.phase'\n      operator: 'In'\n      values:\n      - 'Pending'\n    - key: '.status.podIP'\n      operator: 'Exists'\n`,
+    `    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: ContainersReady
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: true
+        restartCount: 0
+        started: true
+        state:
+          running:
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      initContainerStatuses:
+      {{ range .spec.initContainers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: true
+        restartCount: 0
+        state:
+          terminated:
+            exitCode: 0
+            reason: Completed
+            startedAt: {{ $now | Quote }}
+            finishedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Running
+      startTime: {{ $now | Quote }}
+`,
+    // kwok's own annotation (a Go duration, real time) lets a pod's containers take longer to start than the default.
+    `  delay:\n    durationMilliseconds: ${Math.max(0, Math.round(containerStartMs))}\n    durationFrom:\n      expressionFrom: '.metadata.annotations["${START_DELAY_ANNOTATION}"]'\n`,
+  );
+  // The deletion timestamp is the time of the delete plus the grace period. The containers stop when the grace
+  // period is over in simulated time, as every simulated duration follows the time scale: what is left of it, scaled.
+  const untilStopped = `((((.metadata.deletionTimestamp | fromdate) - now) * ${timeScale * 1000} | floor) as $ms | if $ms > 0 then $ms else 0 end | tostring) + "ms"`;
+  const deleted = stage(
+    'pod-delete',
+    `    - key: '.metadata.deletionTimestamp'\n      operator: 'Exists'\n`,
+    `    delete: true\n`,
+    `  delay:\n    durationMilliseconds: 0\n    durationFrom:\n      expressionFrom: '${untilStopped}'\n`,
+  );
+  return [created, running, deleted].join('---\n');
+}
+
+/** The provisioned stage files the simulator keeps: kwok's node stages and its Job completion; the other pod stages are ours. */
+export function keptKwokStages(files: string[]): string[] {
+  return files.filter((f) => /^node-|^pod-complete/.test(basename(f)));
+}
