@@ -6,12 +6,14 @@ import { notifyActivities } from './notify';
 import { restoreActivities } from './restore';
 import { snapshotActivities } from './snapshots';
 import { upgradeActivities } from './upgrade';
+import { kubernetesUpgradeActivities } from './upgrade-k8s';
 
 /** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
   return wrapActivities({
     ...installActivities(deps),
     ...upgradeActivities(deps),
+    ...kubernetesUpgradeActivities(deps),
     ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),

@@ -12,11 +12,15 @@ export interface ManagedCluster {
   inventory: LoadedInventory;
 }
 
-/** Starts a bootstrapped fleet named `cluster` and writes its inventory, with `policy` as the cluster's policy block. */
-export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown> }): Promise<ManagedCluster> {
+/**
+ * Starts a bootstrapped fleet named `cluster` and writes its inventory, with `policy` as the cluster's policy block;
+ * `kubernetes: 'real'` runs a real control plane, `kubernetesVersion` sets the configs' and the inventory's version.
+ */
+export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none'; kubernetesVersion?: string }): Promise<ManagedCluster> {
   const version = opts.version ?? 'v1.10.9';
   const secrets = await generateSecretsBundle({ versionContract: version });
-  const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster });
+  const k8s = { ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}), ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}) };
+  const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster, ...k8s });
   // Backups to a directory, encrypted to an age key of the test's own: upgrades start from a verified snapshot.
   const dir = join(t.dir, 'inventory');
   mkdirSync(join(dir, opts.cluster), { recursive: true });
@@ -27,6 +31,7 @@ export async function startManagedCluster(opts: { nodes: string; cluster: string
     cluster: opts.cluster,
     nodes: t.fleet.nodes().map((n) => ({ name: n.name, address: n.spec.address, role: n.spec.role })),
     talosVersion: version,
+    ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}),
     approvers: (opts.policy.approvers as string[] | undefined) ?? [],
     allowSelfApproval: (opts.policy.allowSelfApproval as boolean | undefined) ?? false,
     policy: opts.policy,
