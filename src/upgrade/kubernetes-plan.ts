@@ -118,10 +118,6 @@ export function planKubernetesUpgrade(state: KubernetesClusterState, toText: str
   const to = parseKubernetesVersion(toText);
   if (!to) throw new KubernetesUpgradeRefusal(state.cluster, [`"${toText}" is not a Kubernetes version such as 1.34.1`]);
   const problems: string[] = [];
-  for (const n of state.nodes) {
-    const problem = kubernetesProblem(n.talosVersion, show(to));
-    if (problem) problems.push(`${n.name} runs Talos ${n.talosVersion}: ${problem}`);
-  }
   const current = currentComponents(state, problems);
   const versions = current.flatMap((c) => [c.configured, c.running].filter((v): v is SemVer => v !== undefined));
   for (const c of current) {
@@ -131,6 +127,10 @@ export function planKubernetesUpgrade(state: KubernetesClusterState, toText: str
   const lowest = [...versions].sort(compareSemVer)[0] ?? to;
   if (to.major !== lowest.major || to.minor > lowest.minor + 1) {
     problems.push(`${show(to)} is more than one minor above ${show(lowest)} (the lowest version a component runs): upgrade to ${lowest.major}.${lowest.minor + 1} first, one minor at a time`);
+  }
+  for (const n of state.nodes) {
+    const problem = kubernetesProblem(n.talosVersion, show(to));
+    if (problem) problems.push(`${n.name} runs Talos ${n.talosVersion}: ${problem}`);
   }
   if (problems.length) throw new KubernetesUpgradeRefusal(state.cluster, problems);
 

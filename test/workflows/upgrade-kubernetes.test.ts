@@ -1,4 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
@@ -70,6 +73,18 @@ const failureOf = (run: Awaited<ReturnType<typeof start>>) =>
     (err: Error & { cause?: Error }) => err.cause?.message ?? err.message,
   );
 
+/** Runs the `talos-fleet` CLI against this test's Temporal and inventory; resolves with its exit code and output. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, TEMPORAL_TASK_QUEUE: settings.taskQueue, TALOS_FLEET_INVENTORY: c.inventory.path };
+  try {
+    const { stdout, stderr } = await promisify(execFile)(join(__dirname, '..', '..', 'bin', 'talos-fleet'), args, { env, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
 /** The control-plane static pods: image and Talos's config version, by pod name. */
 async function staticPods(): Promise<Record<string, { image: string; configVersion: number; phase: string }>> {
   const pods = (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items;
@@ -97,10 +112,17 @@ function watchComponentImages(): { stop: () => { step: string; at: number }[] } 
 }
 
 describe('the Kubernetes upgrade (upgrade-k8s) of a cluster with a real control plane', () => {
-  it('refuses a jump of two minors and a downgrade before any node is touched', async () => {
+  it('refuses a jump of two minors and a downgrade before any node is touched, as a run and in `plan upgrade-k8s`', async () => {
     const since = Date.now();
     expect(await failureOf(await start('1.35.0'))).toMatch(/1\.35\.0 is more than one minor above 1\.33\.6 .*upgrade to 1\.34 first/);
     expect(await failureOf(await start('1.32.4'))).toMatch(/kube-apiserver on cp-1 is on 1\.33\.6, newer than 1\.32\.4: a downgrade is refused/);
+    const refused = await cli('plan', 'upgrade-k8s', 'prod', '--to', '1.35.0');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: Kubernetes upgrade of prod refused: 1\.35\.0 is more than one minor above 1\.33\.6/);
+    const planned = await cli('plan', 'upgrade-k8s', 'prod', '--to', TO);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toMatch(/^upgrade Kubernetes of prod from 1\.33\.6 to 1\.34\.1 in 12 step\(s\)/);
+    expect(planned.stdout).toContain('  12. kubelet on w-1: 1.33.6 → ghcr.io/siderolabs/kubelet:v1.34.1');
     expect(applies(since)).toEqual([]);
   });
 
@@ -155,14 +177,16 @@ describe('the Kubernetes upgrade (upgrade-k8s) of a cluster with a real control 
     expect(fleet().nodes().flatMap((n) => n.record.filter((r) => Date.parse(r.at) >= since && ['Reboot', 'Upgrade'].includes(r.method)))).toEqual([]);
   });
 
-  it('changes nothing when run again: the plan lists nothing to do and the run says so', async () => {
+  it('changes nothing when run again (from the CLI, `upgrade-k8s --wait`): the plan lists nothing to do and the run says so', async () => {
     const since = Date.now();
-    const run = await start(TO);
-    const result = (await run.handle.result()) as UpgradeKubernetesResult;
-    expect(result.steps).toEqual([]);
-    const progress = await runProgress(client, run.ref);
+    expect((await cli('plan', 'upgrade-k8s', 'prod', '--to', TO)).stdout).toBe(`every Kubernetes component of prod is on ${TO}: nothing to do\n`);
+    const again = await cli('upgrade-k8s', 'prod', '--to', TO, '--wait', '--as', 'alice');
+    expect({ code: again.code, stdout: again.stdout.split('\n').filter((l) => /nothing to do|completed$/.test(l)) }).toEqual({
+      code: 0,
+      stdout: expect.arrayContaining([expect.stringContaining(`every Kubernetes component of prod is already on ${TO}: nothing to do`), 'upgrade-k8s of prod completed']),
+    });
+    const progress = await runProgress(client, 'prod');
     expect(progress.status).toBe('completed');
-    expect(progress.events.at(-1)!.message).toBe(`every Kubernetes component of prod is already on ${TO}: nothing to do`);
     expect(progress.gates).toEqual([]);
     expect(applies(since)).toEqual([]);
   });
