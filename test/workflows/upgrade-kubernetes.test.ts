@@ -181,10 +181,9 @@ describe('the Kubernetes upgrade (upgrade-k8s) of a cluster with a real control 
     const since = Date.now();
     expect((await cli('plan', 'upgrade-k8s', 'prod', '--to', TO)).stdout).toBe(`every Kubernetes component of prod is on ${TO}: nothing to do\n`);
     const again = await cli('upgrade-k8s', 'prod', '--to', TO, '--wait', '--as', 'alice');
-    expect({ code: again.code, stdout: again.stdout.split('\n').filter((l) => /nothing to do|completed$/.test(l)) }).toEqual({
-      code: 0,
-      stdout: expect.arrayContaining([expect.stringContaining(`every Kubernetes component of prod is already on ${TO}: nothing to do`), 'upgrade-k8s of prod completed']),
-    });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`every Kubernetes component of prod is already on ${TO}: nothing to do`);
+    expect(again.stdout).toContain('upgrade-k8s of prod completed');
     const progress = await runProgress(client, 'prod');
     expect(progress.status).toBe('completed');
     expect(progress.gates).toEqual([]);
