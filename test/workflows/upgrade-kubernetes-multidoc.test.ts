@@ -7,6 +7,7 @@ import { parseConfigDocuments } from '../../src/config/patches';
 import { componentImages } from '../../src/upgrade/kubernetes-config';
 import type { UpgradeKubernetesResult } from '../../src/workflows/upgrade-kubernetes';
 import { NO_GATES, startManagedCluster, type ManagedCluster } from '../support/cluster';
+import { waitUntil } from '../support/fleet';
 import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
 
 jest.setTimeout(600_000);
@@ -31,6 +32,8 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, namespace: server.namespace });
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
+  // The health check the run starts with wants every mirror pod Running; on a loaded machine kwok may take a while.
+  await waitUntil('every control-plane mirror pod to run', async () => (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items.filter((p) => p.status?.phase === 'Running').length === 3, 180_000);
 }, 300_000);
 
 afterAll(async () => {

@@ -2,9 +2,11 @@ import { Client, Connection } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { applyPatches, parsePatch } from '../../src/config/patches';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
+import { onlyValue } from '../../src/talos/replies';
 import type { KubernetesUpgradeWaits, UpgradeKubernetesInput, UpgradeTimings } from '../../src/shared/upgrade';
 import { componentImages } from '../../src/upgrade/kubernetes-config';
 import type { UpgradeKubernetesResult } from '../../src/workflows/upgrade-kubernetes';
@@ -50,6 +52,8 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, namespace: server.namespace });
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
+  // The health check the run starts with wants every mirror pod Running; on a loaded machine kwok may take a while.
+  await waitUntil('every control-plane mirror pod to run', async () => (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items.filter((p) => p.status?.phase === 'Running').length === 6, 180_000);
 }, 300_000);
 
 afterAll(async () => {
@@ -65,8 +69,8 @@ const applies = (since: number) =>
     .nodes()
     .flatMap((n) => n.record.filter((r) => r.method === 'ApplyConfiguration' && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome, mode: r.details.mode })))
     .sort((a, b) => a.at - b.at);
-const start = (toVersion: string, requester = 'alice') =>
-  startMutatingRun(client, settings, { operation: 'upgrade-k8s', cluster: 'prod', requester, args: [{ cluster: 'prod', requester, toVersion, timing: TIMING } satisfies UpgradeKubernetesInput], summary: `upgrade Kubernetes of prod to ${toVersion}` });
+const start = (toVersion: string, requester = 'alice', timing = TIMING) =>
+  startMutatingRun(client, settings, { operation: 'upgrade-k8s', cluster: 'prod', requester, args: [{ cluster: 'prod', requester, toVersion, timing } satisfies UpgradeKubernetesInput], summary: `upgrade Kubernetes of prod to ${toVersion}` });
 const failureOf = (run: Awaited<ReturnType<typeof start>>) =>
   run.handle.result().then(
     () => 'completed',
@@ -195,5 +199,40 @@ describe('the Kubernetes upgrade (upgrade-k8s) of a cluster with a real control 
     const failure = await failureOf(await start('1.35.0'));
     for (const n of ['cp-1', 'cp-2', 'w-1']) expect(failure).toContain(`${n} runs Talos v1.11.6: version of Kubernetes 1.35.0 is too new to be used with Talos 1.11.6`);
     expect(applies(since)).toEqual([]);
+  });
+
+  it('stops at a decision gate when a static pod never comes up on its new image, touches no other node while it waits, and a retry finishes the run without patching twice', async () => {
+    const admin = c.t.client();
+    const cp1 = { node: c.t.addr('cp-1') };
+    const patchCp1 = async (patch: string) => onlyValue(await admin.applyConfiguration({ data: applyPatches(await admin.machineConfig(cp1), [parsePatch(patch)]), mode: 'NO_REBOOT' }, cp1));
+    // A flag Talos manages in kube-apiserver's extraArgs: Talos refuses to render the pod anew, so the old one keeps running.
+    await patchCp1('[{op: add, path: /cluster/apiServer/extraArgs, value: {etcd-servers: "https://127.0.0.1:1"}}]');
+    const since = Date.now();
+    const run = await start('1.34.2', 'alice', { ...TIMING, staticPodTimeoutMs: 15_000 });
+    await waitUntil('the start gate', async () => (await runProgress(client, run.ref)).gate?.name === 'start', 120_000);
+    await decide(client, run.ref, { choice: 'approve', user: 'bob' });
+    await waitUntil('the decision gate', async () => (await runProgress(client, run.ref)).gate?.kind === 'decision', 120_000);
+    const gate = (await runProgress(client, run.ref)).gate!;
+    expect({ name: gate.name, node: gate.node, choices: gate.choices }).toEqual({ name: 'failure-cp-1-1', node: 'cp-1', choices: ['retry', 'skip', 'abort'] });
+    expect(gate.summary).toMatch(/kube-apiserver on cp-1 did not get to registry\.k8s\.io\/kube-apiserver:v1\.34\.2/);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(applies(since).map((x) => x.node)).toEqual(['cp-1']);
+
+    await patchCp1('[{op: remove, path: /cluster/apiServer/extraArgs}]');
+    await decide(client, run.ref, { choice: 'retry', user: 'bob' });
+    // A real kube-apiserver restarting on two loaded cores may outlast this run's short wait: retry any such step too.
+    let done = false;
+    const resulting = run.handle.result().finally(() => (done = true));
+    while (!done) {
+      const open = (await runProgress(client, run.ref).catch(() => undefined))?.gate;
+      if (open?.kind === 'decision') await decide(client, run.ref, { choice: 'retry', user: 'bob' }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const result = (await resulting) as UpgradeKubernetesResult;
+    expect(result.steps.every((x) => x.outcome === 'upgraded')).toBe(true);
+    // cp-1: the run's five patches and the test's removal; the retry did not patch kube-apiserver again.
+    const counts = applies(since).reduce<Record<string, number>>((acc, x) => ({ ...acc, [x.node]: (acc[x.node] ?? 0) + 1 }), {});
+    expect(counts).toEqual({ 'cp-1': 6, 'cp-2': 5, 'w-1': 1 });
+    expect((await staticPods())['kube-apiserver-cp-1']!.image).toBe('registry.k8s.io/kube-apiserver:v1.34.2');
   });
 });
