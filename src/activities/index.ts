@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
+import { lifecycleActivities } from './lifecycle';
 import { notifyActivities } from './notify';
 import { restoreActivities } from './restore';
 import { snapshotActivities } from './snapshots';
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
   return wrapActivities({
     ...installActivities(deps),
     ...upgradeActivities(deps),
+    ...lifecycleActivities(deps),
     ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),
