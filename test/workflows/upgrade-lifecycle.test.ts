@@ -1,13 +1,13 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
-import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
+import type { RuntimeSettings } from '../../src/runtime/settings';
 import type { UpgradeClusterInput, UpgradeTimings } from '../../src/shared/upgrade';
 import { START_DELAY_ANNOTATION } from '../../src/simulator/kubernetes/stages';
 import { startManagedCluster, type ManagedCluster } from '../support/cluster';
 import { waitUntil } from '../support/fleet';
-import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
+import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
 
 jest.setTimeout(600_000);
 
@@ -16,27 +16,20 @@ const TIMING: Partial<UpgradeTimings> = { pollIntervalMs: 500, checkWindowMs: 5_
 const APP = { app: 'web' };
 
 let c: ManagedCluster;
-let server: TestTemporal;
-let worker: FleetWorker;
-let connection: Connection;
+let runtime: WorkflowRuntime;
 let client: Client;
 let k8s: KubernetesClients;
-let settings: ReturnType<typeof testSettings>;
+let settings: RuntimeSettings;
 
 beforeAll(async () => {
   c = await startManagedCluster({ nodes: '3cp,2w', cluster: 'edge', version: 'v1.14.0', kubernetes: 'real', policy: { approvers: ['alice', 'bob'], allowSelfApproval: false, gates: { install: [], upgrade: ['start'], 'upgrade-k8s': [], apply: [], restore: [] }, canaryCount: 1, workerBatchSize: 1 } });
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
-  server = await startTestTemporal(c.t.dir);
-  settings = testSettings(server, c.inventory.path);
-  worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, log: () => undefined });
-  connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection, namespace: server.namespace });
+  runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
+  ({ client, settings } = runtime);
 }, 300_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await connection?.close();
-  await server?.stop();
+  await runtime?.stop();
   await c?.t.stop();
 });
 
