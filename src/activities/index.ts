@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
+import { kubernetesProofActivities } from './kubernetes-proof';
 import { notifyActivities } from './notify';
 import { restoreActivities } from './restore';
 import { snapshotActivities } from './snapshots';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),
     ...restoreActivities(deps),
+    ...kubernetesProofActivities(deps),
   });
 }
 

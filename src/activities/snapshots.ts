@@ -9,7 +9,7 @@ import { readBack, uploadSnapshot } from '../backups/pipeline';
 import { planRetention, staleness } from '../backups/retention';
 import { FleetError } from '../errors';
 import type { NodeSpec } from '../fleet/schema';
-import type { DrillRecord, SnapshotContent, SnapshotMetadata, SnapshotTrigger } from '../shared/backups';
+import type { DrillRecord, KubernetesMark, SnapshotContent, SnapshotMetadata, SnapshotTrigger } from '../shared/backups';
 import { onlyValue } from '../talos/replies';
 import type { ActivityDeps } from './deps';
 import { permanent, reportProgress, transient } from './failures';
@@ -107,7 +107,7 @@ export function snapshotActivities(deps: ActivityDeps) {
      * Streams a snapshot from `node` into the store and writes its record (unverified). A record already there (a
      * retried attempt whose reply was lost) is returned as it is.
      */
-    async takeSnapshot(input: { cluster: string; id: string; node: string; takenAt: string; trigger: SnapshotTrigger; requester: string; source: SnapshotSource; timeoutMs: number }): Promise<SnapshotMetadata> {
+    async takeSnapshot(input: { cluster: string; id: string; node: string; takenAt: string; trigger: SnapshotTrigger; requester: string; source: SnapshotSource; timeoutMs: number; kubernetes?: KubernetesMark }): Promise<SnapshotMetadata> {
       const b = backups(input.cluster);
       const existing = await readRecord(b.store, input.cluster, input.id);
       if (existing) return existing;
@@ -128,6 +128,7 @@ export function snapshotActivities(deps: ActivityDeps) {
         compression: b.spec.compression,
         recipients: [...b.spec.recipients],
         versions: { talos: input.source.talosVersion, etcd: input.source.etcdVersion, ...(spec.kubernetesVersion ? { kubernetes: spec.kubernetesVersion } : {}) },
+        ...(input.kubernetes ? { kubernetes: input.kubernetes } : {}),
         verification: { status: 'unverified' },
         trigger: input.trigger,
         requester: input.requester,

@@ -12,11 +12,14 @@ export interface ManagedCluster {
   inventory: LoadedInventory;
 }
 
-/** Starts a bootstrapped fleet named `cluster` and writes its inventory, with `policy` as the cluster's policy block. */
-export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown> }): Promise<ManagedCluster> {
+/**
+ * Starts a bootstrapped fleet named `cluster` and writes its inventory, with `policy` as the cluster's policy block;
+ * `kubernetes: 'real'` runs a real Kubernetes control plane on it (about half a GiB per control plane).
+ */
+export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none' }): Promise<ManagedCluster> {
   const version = opts.version ?? 'v1.10.9';
   const secrets = await generateSecretsBundle({ versionContract: version });
-  const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster });
+  const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster, ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}) });
   // Backups to a directory, encrypted to an age key of the test's own: upgrades start from a verified snapshot.
   const dir = join(t.dir, 'inventory');
   mkdirSync(join(dir, opts.cluster), { recursive: true });
