@@ -1,10 +1,12 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { waitForNodeReady } from '../../src/kubernetes/nodes';
 import { startMutatingRun } from '../../src/runtime/runs';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
-import { SNAPSHOT_MARKER, type BackupTimings, type RestoreClusterInput, type RestoreClusterResult, type SnapshotClusterInput, type SnapshotClusterResult } from '../../src/shared/backups';
+import { SNAPSHOT_MARKER, type BackupTimings, type DrillClusterInput, type DrillClusterResult, type RestoreClusterInput, type RestoreClusterResult, type SnapshotClusterInput, type SnapshotClusterResult, type SnapshotMetadata } from '../../src/shared/backups';
 import { sideWorkflowId } from '../../src/shared/names';
 import type { RunNotification } from '../../src/shared/notifications';
 import { NO_GATES, startManagedCluster, type ManagedCluster } from '../support/cluster';
@@ -64,6 +66,20 @@ describe('disaster recovery proven through the Kubernetes API', () => {
     expect((await marker()).data).toEqual({ snapshot: meta.id, takenAt: meta.takenAt });
     // The snapshot's census counts the objects the test wrote (and the marker) in the Kubernetes registry.
     expect(meta.content!.registry.resources).toMatchObject({ configmaps: expect.any(Number) as unknown, deployments: expect.any(Number) as unknown });
+  });
+
+  it('drills the snapshot in a throwaway etcd and finds the marker ConfigMap in it naming the snapshot; a record whose marker names another snapshot fails the drill', async () => {
+    const drill = (workflowId: string) => client.workflow.execute<(i: DrillClusterInput) => Promise<DrillClusterResult>>('drillCluster', { workflowId, taskQueue: settings.taskQueue, args: [{ cluster: 'dr', requester: 'alice', snapshot: snapshotId, timing: TIMING }] });
+    const recordFile = join(c.t.dir, 'snapshots', 'dr', `${snapshotId}.json`);
+    const original = readFileSync(recordFile, 'utf8');
+    const claimed = JSON.parse(original) as SnapshotMetadata;
+    writeFileSync(recordFile, JSON.stringify({ ...claimed, kubernetes: { ...claimed.kubernetes!, marker: { ...claimed.kubernetes!.marker, snapshot: 'dr-20261130T030000Z-0000' } } }));
+    await expect(drill('drill-mislabelled')).rejects.toMatchObject({ cause: { message: expect.stringMatching(/the marker ConfigMap kube-system\/talos-fleet-snapshot-marker in it does not name dr-20261130T030000Z-0000/) as unknown } });
+    writeFileSync(recordFile, original);
+
+    const result = await drill(sideWorkflowId('dr', 'drill'));
+    expect(result.drill.ok).toBe(true);
+    expect(result.drill.detail).toMatch(new RegExp(`as recorded; its marker ConfigMap names ${snapshotId}$`));
   });
 
   it('restores through the workflow: the ConfigMap and Deployment written before the snapshot are back, read through the API, what came after is gone, and the run reports the Kubernetes check before and after its reboot', async () => {
