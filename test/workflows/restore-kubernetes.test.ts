@@ -1,16 +1,22 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { readRecord, writeRecord } from '../../src/backups/catalog';
+import { openStore } from '../../src/backups/store';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { waitForNodeReady } from '../../src/kubernetes/nodes';
 import { startMutatingRun } from '../../src/runtime/runs';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
-import { SNAPSHOT_MARKER, type BackupTimings, type DrillClusterInput, type DrillClusterResult, type RestoreClusterInput, type RestoreClusterResult, type SnapshotClusterInput, type SnapshotClusterResult, type SnapshotMetadata } from '../../src/shared/backups';
+import { SNAPSHOT_MARKER, type BackupTimings, type DrillClusterInput, type DrillClusterResult, type RestoreClusterInput, type RestoreClusterResult, type SnapshotClusterInput, type SnapshotClusterResult } from '../../src/shared/backups';
 import { sideWorkflowId } from '../../src/shared/names';
+import { onlyValue } from '../../src/talos/replies';
 import type { RunNotification } from '../../src/shared/notifications';
 import { NO_GATES, startManagedCluster, type ManagedCluster } from '../support/cluster';
+import { countKeys, putKeys } from '../support/etcd';
 import { waitUntil } from '../support/fleet';
+import { startTestS3, type TestS3 } from '../support/s3';
 import { secretsInHistories } from '../support/secrets-scan';
 import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
 
@@ -18,9 +24,12 @@ jest.setTimeout(300_000);
 
 const TIMING: Partial<BackupTimings> = { pollIntervalMs: 200, checkWindowMs: 2_000, heartbeatTimeoutMs: 5_000, transferTimeoutMs: 120_000, preparingTimeoutMs: 60_000, preparingStableMs: 300, etcdJoinTimeoutMs: 90_000, healthTimeoutMs: 120_000, rebootTimeoutMs: 90_000 };
 
-// One control plane with a real kube-apiserver, controller manager and scheduler on its etcd (no workers: every
-// real control plane costs half a GiB), managed through an inventory with a file store.
+// Three control planes, each with a real kube-apiserver, controller manager and scheduler on its etcd (no workers:
+// every real control plane costs half a GiB), managed through an inventory whose snapshots go to a real S3 server.
 let c: ManagedCluster;
+let s3: TestS3;
+let s3Root: string;
+const savedEnv = { ...process.env };
 let server: TestTemporal;
 let settings: RuntimeSettings;
 let worker: FleetWorker;
@@ -30,7 +39,10 @@ let k8s: KubernetesClients;
 const notifications: RunNotification[] = [];
 
 beforeAll(async () => {
-  c = await startManagedCluster({ nodes: '1cp', cluster: 'dr', kubernetes: 'real', policy: { approvers: ['alice', 'bob'], ...NO_GATES } });
+  s3Root = mkdtempSync(join(tmpdir(), 'talos-fleet-s3-'));
+  s3 = await startTestS3(join(s3Root, 's3'));
+  Object.assign(process.env, s3.env);
+  c = await startManagedCluster({ nodes: '3cp', cluster: 'dr', kubernetes: 'real', store: s3.url('talos'), policy: { approvers: ['alice', 'bob'], ...NO_GATES } });
   server = await startTestTemporal(c.t.dir);
   settings = testSettings(server, c.inventory.path);
   worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, scheduleTiming: TIMING, notifier: { notify: async (n) => void notifications.push(n) }, log: () => undefined });
@@ -44,7 +56,13 @@ afterAll(async () => {
   await connection?.close();
   await server?.stop();
   await c?.t.stop();
+  await s3?.stop();
+  if (s3Root) rmSync(s3Root, { recursive: true, force: true });
+  process.env = savedEnv;
 });
+
+const CONTROL_PLANES = ['cp-1', 'cp-2', 'cp-3'];
+const etcdOf = (node: string) => `http://${c.t.addr(node)}:2379`;
 
 const marker = () => k8s.core.readNamespacedConfigMap({ name: SNAPSHOT_MARKER.name, namespace: SNAPSHOT_MARKER.namespace });
 
@@ -53,6 +71,7 @@ describe('disaster recovery proven through the Kubernetes API', () => {
 
   it('writes a marker ConfigMap naming the snapshot just before it is taken, and records the Nodes and kube-system Deployments the API served', async () => {
     await waitUntil('CoreDNS to be available', async () => ((await k8s.apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' }).catch(() => undefined))?.status?.availableReplicas ?? 0) > 0, 60_000);
+    await putKeys(etcdOf('cp-1'), 10_000, '/data/key-');
     await k8s.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'precious' }, data: { kept: 'in the snapshot' } } });
     const keeper = { app: 'keeper' };
     await k8s.apps.createNamespacedDeployment({ namespace: 'default', body: { metadata: { name: 'keeper' }, spec: { replicas: 2, selector: { matchLabels: keeper }, template: { metadata: { labels: keeper }, spec: { containers: [{ name: 'keeper', image: 'busybox:1.37' }] } } } } });
@@ -62,7 +81,9 @@ describe('disaster recovery proven through the Kubernetes API', () => {
     const meta = result.snapshot!;
     snapshotId = meta.id;
     expect(meta.verification.status).toBe('verified');
-    expect(meta.kubernetes).toEqual({ marker: { ...SNAPSHOT_MARKER, snapshot: meta.id }, nodes: ['cp-1'], deployments: expect.arrayContaining(['coredns']) as unknown });
+    expect(meta.object).toMatch(/^dr\//);
+    expect(meta.content!.keys).toBeGreaterThan(10_000);
+    expect(meta.kubernetes).toEqual({ marker: { ...SNAPSHOT_MARKER, snapshot: meta.id }, nodes: CONTROL_PLANES, deployments: expect.arrayContaining(['coredns']) as unknown });
     expect((await marker()).data).toEqual({ snapshot: meta.id, takenAt: meta.takenAt });
     // The snapshot's census counts the objects the test wrote (and the marker) in the Kubernetes registry.
     expect(meta.content!.registry.resources).toMatchObject({ configmaps: expect.any(Number) as unknown, deployments: expect.any(Number) as unknown });
@@ -70,22 +91,28 @@ describe('disaster recovery proven through the Kubernetes API', () => {
 
   it('drills the snapshot in a throwaway etcd and finds the marker ConfigMap in it naming the snapshot; a record whose marker names another snapshot fails the drill', async () => {
     const drill = (workflowId: string) => client.workflow.execute<(i: DrillClusterInput) => Promise<DrillClusterResult>>('drillCluster', { workflowId, taskQueue: settings.taskQueue, args: [{ cluster: 'dr', requester: 'alice', snapshot: snapshotId, timing: TIMING }] });
-    const recordFile = join(c.t.dir, 'snapshots', 'dr', `${snapshotId}.json`);
-    const original = readFileSync(recordFile, 'utf8');
-    const claimed = JSON.parse(original) as SnapshotMetadata;
-    writeFileSync(recordFile, JSON.stringify({ ...claimed, kubernetes: { ...claimed.kubernetes!, marker: { ...claimed.kubernetes!.marker, snapshot: 'dr-20261130T030000Z-0000' } } }));
-    await expect(drill('drill-mislabelled')).rejects.toMatchObject({ cause: { message: expect.stringMatching(/the marker ConfigMap kube-system\/talos-fleet-snapshot-marker in it does not name dr-20261130T030000Z-0000/) as unknown } });
-    writeFileSync(recordFile, original);
+    // A record that claims the snapshot was taken at another moment (its marker names another snapshot).
+    const store = openStore(s3.url('talos'));
+    const original = (await readRecord(store, 'dr', snapshotId))!;
+    await writeRecord(store, { ...original, kubernetes: { ...original.kubernetes!, marker: { ...original.kubernetes!.marker, snapshot: 'dr-20261130T030000Z-0000' } } });
+    try {
+      await expect(drill('drill-mislabelled')).rejects.toMatchObject({ cause: { message: expect.stringMatching(/the marker ConfigMap kube-system\/talos-fleet-snapshot-marker in it does not name dr-20261130T030000Z-0000/) as unknown } });
+    } finally {
+      await writeRecord(store, original);
+    }
 
     const result = await drill(sideWorkflowId('dr', 'drill'));
     expect(result.drill.ok).toBe(true);
     expect(result.drill.detail).toMatch(new RegExp(`as recorded; its marker ConfigMap names ${snapshotId}$`));
   });
 
-  it('restores through the workflow: the ConfigMap and Deployment written before the snapshot are back, read through the API, what came after is gone, and the run reports the Kubernetes check before and after its reboot', async () => {
+  it('restores from S3 after every control plane was reset: 10,000 keys, the ConfigMap and the Deployment back (read through the API), what came after gone, every control plane a member, and the Kubernetes check passed after the restore and after its reboot', async () => {
     // After the snapshot: a ConfigMap that must not survive the restore, and the precious one deleted.
     await k8s.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-snapshot' }, data: { lost: 'yes' } } });
     await k8s.core.deleteNamespacedConfigMap({ name: 'precious', namespace: 'default' });
+    await putKeys(etcdOf('cp-2'), 50, '/after-snapshot/key-');
+    const before = new Map(c.t.fleet.nodes().map((n) => [n.name, n.record.length]));
+    const since = (method: string) => c.t.fleet.nodes().flatMap((n) => n.record.slice(before.get(n.name)).filter((r) => r.method === method).map(() => n.name));
 
     const input: RestoreClusterInput = { cluster: 'dr', requester: 'alice', from: snapshotId, timing: TIMING };
     const run = await startMutatingRun(client, settings, { operation: 'restore', cluster: 'dr', requester: 'alice', args: [input], summary: `restore dr from ${snapshotId}` });
@@ -94,9 +121,19 @@ describe('disaster recovery proven through the Kubernetes API', () => {
     expect(result.snapshot).toBe(snapshotId);
     const proofs = result.checks.filter((x) => /Kubernetes API serves/.test(x));
     expect(proofs).toEqual([
-      `after the restore: the Kubernetes API serves snapshot ${snapshotId}'s marker, its 1 Nodes Ready and its kube-system Deployments (coredns)`,
-      `after rebooting cp-1: the Kubernetes API serves snapshot ${snapshotId}'s marker, its 1 Nodes Ready and its kube-system Deployments (coredns)`,
+      `after the restore: the Kubernetes API serves snapshot ${snapshotId}'s marker, its 3 Nodes Ready and its kube-system Deployments (coredns)`,
+      `after rebooting ${result.rebooted}: the Kubernetes API serves snapshot ${snapshotId}'s marker, its 3 Nodes Ready and its kube-system Deployments (coredns)`,
     ]);
+    expect(since('Reset').sort()).toEqual(CONTROL_PLANES);
+    expect(since('EtcdRecover')).toEqual([result.recoveredOn]);
+    expect(since('Reboot')).toEqual([result.rebooted]);
+    // Every key of the snapshot is back on every member, and nothing written after it.
+    for (const node of CONTROL_PLANES) {
+      expect(countKeys(etcdOf(node), '/data/key-')).toBe(10_000);
+      expect(countKeys(etcdOf(node), '/after-snapshot/')).toBe(0);
+    }
+    const members = onlyValue(await c.t.client().etcdMemberList({}, { node: c.t.addr('cp-2') })).members;
+    expect(members.map((m) => `${m.hostname}${m.isLearner ? ' (learner)' : ''}`).sort()).toEqual(CONTROL_PLANES);
     expect(notifications.filter((n) => n.operation === 'restore').map((n) => n.progress.phase)).toContain('verify-kubernetes');
 
     // Read back through @kubernetes/client-node, as a user would.
@@ -106,7 +143,7 @@ describe('disaster recovery proven through the Kubernetes API', () => {
     expect(restored.spec!.template.spec!.containers[0]!.image).toBe('busybox:1.37');
     await expect(k8s.core.readNamespacedConfigMap({ name: 'after-snapshot', namespace: 'default' })).rejects.toMatchObject({ code: 404 });
     expect((await marker()).data?.snapshot).toBe(snapshotId);
-    expect((await waitForNodeReady(k8s.core, 'cp-1', { timeoutMs: 30_000, pollMs: 200 })).ready).toBe(true);
+    for (const node of CONTROL_PLANES) expect((await waitForNodeReady(k8s.core, node, { timeoutMs: 30_000, pollMs: 200 })).ready).toBe(true);
   });
 
   it('leaves every admin kubeconfig it minted out of the runs\' histories', async () => {
