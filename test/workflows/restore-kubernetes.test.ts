@@ -2,14 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { kubernetesProofActivities } from '../../src/activities/kubernetes-proof';
 import { readRecord, writeRecord } from '../../src/backups/catalog';
 import { openStore } from '../../src/backups/store';
+import { FleetConnector } from '../../src/fleet/connect';
+import { inventorySource } from '../../src/fleet/source';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { waitForNodeReady } from '../../src/kubernetes/nodes';
 import { startMutatingRun } from '../../src/runtime/runs';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
-import { SNAPSHOT_MARKER, type BackupTimings, type DrillClusterInput, type DrillClusterResult, type RestoreClusterInput, type RestoreClusterResult, type SnapshotClusterInput, type SnapshotClusterResult } from '../../src/shared/backups';
+import { SNAPSHOT_MARKER, type BackupTimings, type DrillClusterInput, type KubernetesMark, type DrillClusterResult, type RestoreClusterInput, type RestoreClusterResult, type SnapshotClusterInput, type SnapshotClusterResult } from '../../src/shared/backups';
 import { sideWorkflowId } from '../../src/shared/names';
 import { onlyValue } from '../../src/talos/replies';
 import type { RunNotification } from '../../src/shared/notifications';
@@ -144,6 +148,21 @@ describe('disaster recovery proven through the Kubernetes API', () => {
     await expect(k8s.core.readNamespacedConfigMap({ name: 'after-snapshot', namespace: 'default' })).rejects.toMatchObject({ code: 404 });
     expect((await marker()).data?.snapshot).toBe(snapshotId);
     for (const node of CONTROL_PLANES) expect((await waitForNodeReady(k8s.core, node, { timeoutMs: 30_000, pollMs: 200 })).ready).toBe(true);
+  });
+
+  it('the Kubernetes check does not pass when the API serves another snapshot\'s marker, or lacks a Node the snapshot had', async () => {
+    const connector = new FleetConnector(inventorySource(c.inventory.path));
+    try {
+      const { checkKubernetesRestored } = kubernetesProofActivities({ inventory: inventorySource(c.inventory.path), connector, notifier: { notify: async () => undefined } });
+      const check = (expected: KubernetesMark) => new MockActivityEnvironment().run(checkKubernetesRestored, { cluster: 'dr', expected, windowMs: 0 });
+      const served = { marker: { ...SNAPSHOT_MARKER, snapshot: snapshotId }, nodes: CONTROL_PLANES, deployments: ['coredns'] };
+      expect(await check(served)).toMatchObject({ done: true });
+      expect(await check({ ...served, marker: { ...served.marker, snapshot: 'dr-20261130T030000Z-0000' } })).toEqual({ done: false, detail: `the marker ConfigMap kube-system/talos-fleet-snapshot-marker names ${snapshotId}, not dr-20261130T030000Z-0000` });
+      expect(await check({ ...served, nodes: [...CONTROL_PLANES, 'cp-4'] })).toEqual({ done: false, detail: 'Nodes not Ready yet: cp-4 (not registered)' });
+      expect(await check({ ...served, deployments: ['coredns', 'metrics-server'] })).toEqual({ done: false, detail: 'kube-system Deployments missing: metrics-server' });
+    } finally {
+      connector.close();
+    }
   });
 
   it('leaves every admin kubeconfig it minted out of the runs\' histories', async () => {
