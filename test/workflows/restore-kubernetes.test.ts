@@ -68,6 +68,11 @@ afterAll(async () => {
 const CONTROL_PLANES = ['cp-1', 'cp-2', 'cp-3'];
 const etcdOf = (node: string) => `http://${c.t.addr(node)}:2379`;
 
+async function snapshot(): Promise<SnapshotClusterResult> {
+  const input: SnapshotClusterInput = { cluster: 'dr', requester: 'alice', trigger: 'manual', timing: TIMING };
+  return client.workflow.execute<(i: SnapshotClusterInput) => Promise<SnapshotClusterResult>>('snapshotCluster', { workflowId: sideWorkflowId('dr', 'snapshot'), taskQueue: settings.taskQueue, args: [input] });
+}
+
 const marker = () => k8s.core.readNamespacedConfigMap({ name: SNAPSHOT_MARKER.name, namespace: SNAPSHOT_MARKER.namespace });
 
 describe('disaster recovery proven through the Kubernetes API', () => {
@@ -80,9 +85,7 @@ describe('disaster recovery proven through the Kubernetes API', () => {
     const keeper = { app: 'keeper' };
     await k8s.apps.createNamespacedDeployment({ namespace: 'default', body: { metadata: { name: 'keeper' }, spec: { replicas: 2, selector: { matchLabels: keeper }, template: { metadata: { labels: keeper }, spec: { containers: [{ name: 'keeper', image: 'busybox:1.37' }] } } } } });
 
-    const input: SnapshotClusterInput = { cluster: 'dr', requester: 'alice', trigger: 'manual', timing: TIMING };
-    const result = await client.workflow.execute<(i: SnapshotClusterInput) => Promise<SnapshotClusterResult>>('snapshotCluster', { workflowId: sideWorkflowId('dr', 'snapshot'), taskQueue: settings.taskQueue, args: [input] });
-    const meta = result.snapshot!;
+    const meta = (await snapshot()).snapshot!;
     snapshotId = meta.id;
     expect(meta.verification.status).toBe('verified');
     expect(meta.object).toMatch(/^dr\//);
@@ -115,6 +118,9 @@ describe('disaster recovery proven through the Kubernetes API', () => {
     await k8s.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-snapshot' }, data: { lost: 'yes' } } });
     await k8s.core.deleteNamespacedConfigMap({ name: 'precious', namespace: 'default' });
     await putKeys(etcdOf('cp-2'), 50, '/after-snapshot/key-');
+    // A newer snapshot updates the marker in place; the restore from the older one must bring the older one back.
+    const newer = (await snapshot()).snapshot!;
+    expect((await marker()).data?.snapshot).toBe(newer.id);
     const before = new Map(c.t.fleet.nodes().map((n) => [n.name, n.record.length]));
     const since = (method: string) => c.t.fleet.nodes().flatMap((n) => n.record.slice(before.get(n.name)).filter((r) => r.method === method).map(() => n.name));
 
