@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
+import { kubernetesProofActivities } from './kubernetes-proof';
 import { lifecycleActivities } from './lifecycle';
 import { notifyActivities } from './notify';
 import { restoreActivities } from './restore';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),
     ...restoreActivities(deps),
+    ...kubernetesProofActivities(deps),
   });
 }
 

@@ -14,9 +14,10 @@ export interface ManagedCluster {
 
 /**
  * Starts a bootstrapped fleet named `cluster` and writes its inventory, with `policy` as the cluster's policy block;
- * `kubernetes: 'real'` runs a real Kubernetes control plane in it.
+ * `kubernetes: 'real'` runs a real Kubernetes control plane on it (about half a GiB per control plane); `store` is
+ * the backups store URL (a directory of the fleet's by default).
  */
-export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none' }): Promise<ManagedCluster> {
+export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none'; store?: string }): Promise<ManagedCluster> {
   const version = opts.version ?? 'v1.10.9';
   const secrets = await generateSecretsBundle({ versionContract: version });
   const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster, ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}) });
@@ -34,7 +35,7 @@ export async function startManagedCluster(opts: { nodes: string; cluster: string
     allowSelfApproval: (opts.policy.allowSelfApproval as boolean | undefined) ?? false,
     policy: opts.policy,
     existing: { secrets, talosconfig: t.talosconfig! },
-    backups: { store: `file://${join(t.dir, 'snapshots')}`, recipients: [identity.recipient], identity: `${opts.cluster}/backup.agekey` },
+    backups: { store: opts.store ?? `file://${join(t.dir, 'snapshots')}`, recipients: [identity.recipient], identity: `${opts.cluster}/backup.agekey` },
   });
   return { t, inventory };
 }
