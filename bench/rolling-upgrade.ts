@@ -55,6 +55,19 @@ function ownUpgradeTimes(fleet: SimulatedFleet, since: number): { node: string; 
   });
 }
 
+/** Retries `read` until it stops throwing, for up to `timeoutMs`. */
+async function settled<T>(read: () => T, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return read();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 function report(label: string, wallMs: number, own: { node: string; receivedAt: number; readyAt: number }[]): void {
   const ideal = own.reduce((sum, o) => sum + (o.readyAt - o.receivedAt), 0);
   const overhead = wallMs - ideal;
@@ -123,7 +136,8 @@ async function main(): Promise<void> {
       for (const n of fleet.nodes()) {
         await run(talosctl, ['--talosconfig', config, '-e', fleet.nodes()[0]!.spec.address, '-n', n.spec.address, 'upgrade', '--wait', '-i', `ghcr.io/siderolabs/installer:${to}`], { timeout: 600_000 });
       }
-      const own = ownUpgradeTimes(fleet, since);
+      // talosctl --wait returns once the node's boot sequence is done; its ready status may follow a moment later.
+      const own = await settled(() => ownUpgradeTimes(fleet, since), 60_000);
       report(`talosctl upgrade --wait loop`, Math.max(...own.map((o) => o.readyAt)) - Math.min(...own.map((o) => o.receivedAt)), own);
     } else {
       process.stdout.write('talosctl: not available (npm run tools -- --with talosctl), its loop was not measured\n');

@@ -2,6 +2,8 @@ import type { ActivityDeps } from './deps';
 import { applyActivities } from './apply';
 import { wrapActivities } from './failures';
 import { installActivities } from './install';
+import { kubernetesProofActivities } from './kubernetes-proof';
+import { lifecycleActivities } from './lifecycle';
 import { notifyActivities } from './notify';
 import { restoreActivities } from './restore';
 import { snapshotActivities } from './snapshots';
@@ -13,11 +15,13 @@ export function createActivities(deps: ActivityDeps) {
   return wrapActivities({
     ...installActivities(deps),
     ...upgradeActivities(deps),
+    ...lifecycleActivities(deps),
     ...kubernetesUpgradeActivities(deps),
     ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),
     ...restoreActivities(deps),
+    ...kubernetesProofActivities(deps),
   });
 }
 

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { chooseSnapshot, listSnapshots, objectKey, readRecord, writeRecord } from '../backups/catalog';
-import { censusOf, etcdLineOf, snapshotStatus } from '../backups/census';
+import { censusOf, etcdLineOf, registryKey, snapshotStatus } from '../backups/census';
 import { clusterBackups, type ClusterBackups } from '../backups/config';
 import { readBack, uploadSnapshot } from '../backups/pipeline';
 import { planRetention, staleness } from '../backups/retention';
 import { FleetError } from '../errors';
 import type { NodeSpec } from '../fleet/schema';
-import type { DrillRecord, SnapshotContent, SnapshotMetadata, SnapshotTrigger } from '../shared/backups';
+import type { DrillRecord, KubernetesMark, SnapshotContent, SnapshotMetadata, SnapshotTrigger } from '../shared/backups';
 import { onlyValue } from '../talos/replies';
 import type { ActivityDeps } from './deps';
 import { permanent, reportProgress, transient } from './failures';
@@ -107,7 +107,7 @@ export function snapshotActivities(deps: ActivityDeps) {
      * Streams a snapshot from `node` into the store and writes its record (unverified). A record already there (a
      * retried attempt whose reply was lost) is returned as it is.
      */
-    async takeSnapshot(input: { cluster: string; id: string; node: string; takenAt: string; trigger: SnapshotTrigger; requester: string; source: SnapshotSource; timeoutMs: number }): Promise<SnapshotMetadata> {
+    async takeSnapshot(input: { cluster: string; id: string; node: string; takenAt: string; trigger: SnapshotTrigger; requester: string; source: SnapshotSource; timeoutMs: number; kubernetes?: KubernetesMark }): Promise<SnapshotMetadata> {
       const b = backups(input.cluster);
       const existing = await readRecord(b.store, input.cluster, input.id);
       if (existing) return existing;
@@ -128,6 +128,7 @@ export function snapshotActivities(deps: ActivityDeps) {
         compression: b.spec.compression,
         recipients: [...b.spec.recipients],
         versions: { talos: input.source.talosVersion, etcd: input.source.etcdVersion, ...(spec.kubernetesVersion ? { kubernetes: spec.kubernetesVersion } : {}) },
+        ...(input.kubernetes ? { kubernetes: input.kubernetes } : {}),
         verification: { status: 'unverified' },
         trigger: input.trigger,
         requester: input.requester,
@@ -219,12 +220,16 @@ export function snapshotActivities(deps: ActivityDeps) {
       if (!meta) throw permanent('no_snapshot', `cluster ${input.cluster} has no snapshot ${input.id}`);
       const { healthy } = await sources(input.cluster);
       const version = healthy[0]?.etcdVersion || meta.versions.etcd;
+      // The marker ConfigMap written just before the snapshot must be in it, naming it: the file holds the state of
+      // the moment its record says (a drill has no API server, so it reads the object's bytes from etcd).
+      const marker = meta.kubernetes?.marker;
+      const markerKey = marker ? registryKey('configmaps', marker.namespace, marker.name) : undefined;
       const census = await withPrivateDir(async (dir) => {
         const file = join(dir, 'db.snapshot');
         await readBack({ store: b.store, meta, identity: b.identity(), sink: createWriteStream(file, { mode: 0o600 }), onProgress: transferProgress(`reading ${meta.id} back`) });
-        return censusOf(file, etcdLineOf(version), { heartbeat: (detail) => reportProgress({ progress: detail }), signal: Context.current().cancellationSignal });
+        return censusOf(file, etcdLineOf(version), { ...(markerKey ? { readKeys: [markerKey] } : {}), heartbeat: (detail) => reportProgress({ progress: detail }), signal: Context.current().cancellationSignal });
       });
-      const { etcdVersion, upTo: _u, ...content } = census;
+      const { etcdVersion, upTo: _u, values, ...content } = census;
       const expected = meta.content;
       const problems: string[] = [];
       if (!content.registry.present) problems.push('the Kubernetes registry (/registry/) is not in it');
@@ -235,6 +240,7 @@ export function snapshotActivities(deps: ActivityDeps) {
           if ((content.registry.resources[resource] ?? 0) !== count) problems.push(`${resource}: ${content.registry.resources[resource] ?? 0} objects, its record says ${count}`);
         }
       } else problems.push('its record holds no counts to compare with (it was never verified)');
+      if (marker && markerKey && !values?.[markerKey]?.includes(marker.snapshot)) problems.push(`the marker ConfigMap ${marker.namespace}/${marker.name} in it does not name ${marker.snapshot}`);
       const ok = problems.length === 0;
       const resources = Object.keys(content.registry.resources).length;
       const drill: DrillRecord = {
@@ -242,7 +248,7 @@ export function snapshotActivities(deps: ActivityDeps) {
         ok,
         etcdVersion,
         detail: ok
-          ? `restored into etcd ${etcdVersion}: ${content.keys} keys at revision ${content.revision}, ${content.registry.keys} Kubernetes objects of ${resources} resources, as recorded`
+          ? `restored into etcd ${etcdVersion}: ${content.keys} keys at revision ${content.revision}, ${content.registry.keys} Kubernetes objects of ${resources} resources, as recorded${marker ? `; its marker ConfigMap names ${marker.snapshot}` : ''}`
           : `restored into etcd ${etcdVersion}, but ${problems.join('; ')}`,
       };
       await writeRecord(b.store, { ...meta, drill });

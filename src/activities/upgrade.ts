@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import type { NodeSpec } from '../fleet/schema';
 import type { TalosClient } from '../talos/client';
 import { onlyValue } from '../talos/replies';
@@ -27,9 +28,13 @@ export interface UpgradeOutcome extends CheckResult {
 /** An etcd member that does not answer its status within this long counts as unhealthy. */
 const STATUS_TIMEOUT_MS = 5_000;
 
+/** etcd 3.6's default `--snapshot-count`: entries applied between two snapshots of the raft log. */
+const ETCD_SNAPSHOT_COUNT = 10_000;
+
 const stageName = (stage: string | undefined) => (stage ?? '').replace(/^MACHINE_STAGE_/, '').toLowerCase();
 
-async function moment(client: TalosClient, node: NodeSpec): Promise<NodeMoment> {
+/** Reads a node's boot, version, stage and readiness in one look. */
+export async function moment(client: TalosClient, node: NodeSpec): Promise<NodeMoment> {
   const target = { node: node.address };
   const [bootId, version, status] = await Promise.all([client.bootId(target), client.version(target).then((r) => onlyValue(r).version?.tag ?? ''), client.machineStatus(target)]);
   return { node: node.name, bootId, version, stage: stageName(status.stage), ready: !!status.status?.ready };
@@ -114,6 +119,36 @@ export function upgradeActivities(deps: ActivityDeps) {
       if (!safety) return { before };
       const { problems, leader } = safety;
       return { before, etcd: { ...(problems.length ? { done: false, detail: problems.join('; ') } : { done: true, detail: 'etcd healthy' }), ...(leader ? { leader } : {}) } };
+    },
+
+    /**
+     * Where etcd's log is now (the highest raft index of the members) and how many entries each member applies
+     * between two snapshots of it (`--snapshot-count` from `cluster.etcd.extraArgs`, else etcd 3.6's 10000).
+     */
+    async etcdLogPosition(input: { cluster: string }): Promise<{ index: number; snapshotCount: number }> {
+      const client = deps.connector.cluster(input.cluster);
+      const cps = controlPlanes(input.cluster);
+      const statuses = await memberStatuses(client, cps);
+      const index = Math.max(0, ...statuses.map(({ status }) => Number(status?.raftIndex ?? 0)));
+      const config = parseYaml(await client.machineConfig({ node: cps[0]!.address })) as { cluster?: { etcd?: { extraArgs?: Record<string, string> } } };
+      const snapshotCount = Number(config.cluster?.etcd?.extraArgs?.['snapshot-count'] ?? ETCD_SNAPSHOT_COUNT);
+      return { index, snapshotCount: Number.isFinite(snapshotCount) && snapshotCount > 0 ? snapshotCount : ETCD_SNAPSHOT_COUNT };
+    },
+
+    /**
+     * Waits (up to `windowMs`) until every member has applied more than `snapshotCount` entries past `sinceIndex`:
+     * by then each has written a snapshot of its log past that index, so a restart replays nothing older.
+     */
+    async checkEtcdLogSnapshotted(input: { cluster: string; sinceIndex: number; snapshotCount: number; windowMs: number; pollMs?: number }): Promise<CheckResult> {
+      const client = deps.connector.cluster(input.cluster);
+      const cps = controlPlanes(input.cluster);
+      const target = input.sinceIndex + input.snapshotCount + 1;
+      return pollWithin(input.windowMs, async () => {
+        const statuses = await memberStatuses(client, cps);
+        const behind = statuses.filter(({ status }) => Number(status?.raftAppliedIndex ?? 0) < target).map(({ cp, status }) => `${cp.name} at ${status?.raftAppliedIndex ?? '?'}`);
+        if (behind.length) return { done: false, detail: `etcd has not yet snapshotted its log past index ${input.sinceIndex} (a snapshot every ${input.snapshotCount} entries; needs ${target}: ${behind.join(', ')})` };
+        return { done: true, detail: `every etcd member applied past index ${target}: its log holds nothing etcd 3.5 wrote` };
+      }, input.pollMs);
     },
 
     /** Which boot, version and stage a node is in now (recorded before acting on it, to recognize the next boot). */

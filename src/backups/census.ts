@@ -52,6 +52,11 @@ export function registryResource(key: string): string | undefined {
   return parts[0].includes('.') && parts[1] ? `${parts[0]}/${parts[1]}` : parts[0];
 }
 
+/** The etcd key Kubernetes stores a namespaced object under: `/registry/configmaps/kube-system/NAME`. */
+export function registryKey(resource: string, namespace: string, name: string): string {
+  return `/registry/${resource}/${namespace}/${name}`;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -72,6 +77,8 @@ export interface Census extends SnapshotContent {
   etcdVersion: string;
   /** With `createdUpTo`: keys (and registry keys per resource) that existed at that revision and still exist. */
   upTo?: { revision: number; keys: number; resources: Record<string, number>; volatile: number };
+  /** With `readKeys`: the values of those of them that exist. */
+  values?: Record<string, Buffer>;
 }
 
 /**
@@ -79,7 +86,7 @@ export interface Census extends SnapshotContent {
  * revision) it also counts the keys created at or before it: after a restore, those are exactly the snapshot's keys
  * that are still there, whatever Kubernetes has written since.
  */
-export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { createdUpTo?: number; heartbeat?: (detail: string) => void; signal?: AbortSignal } = {}): Promise<Census> {
+export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { createdUpTo?: number; readKeys?: string[]; heartbeat?: (detail: string) => void; signal?: AbortSignal } = {}): Promise<Census> {
   const bins = requireEtcd(line);
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-census-'));
   const [clientPort, peerPort] = [await freePort(), await freePort()];
@@ -144,6 +151,11 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
       from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
       opts.heartbeat?.(`counted ${keys} keys`);
     }
+    const values: Record<string, Buffer> = {};
+    for (const key of opts.readKeys ?? []) {
+      const got = await call<{ kvs: { value: Buffer }[] }>(kv, 'Range', { key: Buffer.from(key), serializable: true, revision }, 30_000);
+      if (got.kvs[0]) values[key] = got.kvs[0].value;
+    }
     return {
       etcdVersion: bins.version,
       revision,
@@ -151,6 +163,7 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
       volatileKeys,
       registry: { present: registryKeys > 0, keys: registryKeys, resources },
       ...(opts.createdUpTo !== undefined ? { upTo: { revision: opts.createdUpTo, keys: upToKeys, resources: upToResources, volatile } } : {}),
+      ...(opts.readKeys ? { values } : {}),
     };
   } finally {
     for (const c of clients) c.close();

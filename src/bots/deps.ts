@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { LoadedInventory } from '../fleet/inventory';
 import type { RuntimeSettings } from '../runtime/settings';
+import type { BackupTimings } from '../shared/backups';
 import type { InstallTimings } from '../shared/install';
 import type { UpgradeTimings } from '../shared/upgrade';
 import type { GroupDirectory } from './authorization';
@@ -13,7 +14,7 @@ export interface BotDeps {
   inventory(): LoadedInventory;
   groups: GroupDirectory;
   /** Waits of the runs the bot starts (the dev deployment and tests pass short polls). */
-  timing?: { install?: Partial<InstallTimings>; upgrade?: Partial<UpgradeTimings> };
+  timing?: { install?: Partial<InstallTimings>; upgrade?: Partial<UpgradeTimings>; backups?: Partial<BackupTimings> };
   /** The upgrade planner (`plan upgrade`); by default a planning workflow on the worker. */
   planUpgrade?(cluster: string, version: string): Promise<string>;
 }

@@ -114,7 +114,7 @@ async function dev(opts: DevOptions): Promise<void> {
     worker = await startFleetWorker({ settings, setCurrentVersion: true, log: () => undefined });
     if (slack) {
       process.stderr.write('starting the Slack bot (SLACK_BOT_TOKEN is set)\n');
-      bot = await startBot({ secrets: slack, settings, deps: { timing: { install: { pollIntervalMs: 1_000, checkWindowMs: 10_000 }, upgrade: { pollIntervalMs: 1_000, checkWindowMs: 10_000 } } } });
+      bot = await startBot({ secrets: slack, settings, deps: { timing: { install: { pollIntervalMs: 1_000, checkWindowMs: 10_000 }, upgrade: { pollIntervalMs: 1_000, checkWindowMs: 10_000 }, backups: { pollIntervalMs: 1_000, checkWindowMs: 10_000 } } } });
     }
     const manifest: DevManifest = {
       pid: process.pid,

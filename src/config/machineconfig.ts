@@ -52,7 +52,7 @@ export interface MachineConfig {
     clusterName?: string;
     controlPlane: { endpoint: string };
     apiServer: { image?: string; certSANs: string[] };
-    etcd: { ca?: EncodedPair };
+    etcd: { ca?: EncodedPair; extraArgs?: Record<string, string> };
     ca?: EncodedPair;
     network: { dnsDomain?: string; podSubnets: string[]; serviceSubnets: string[] };
     token?: string;

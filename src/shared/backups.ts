@@ -40,6 +40,21 @@ export interface DrillRecord {
   etcdVersion: string;
 }
 
+/** Where the snapshot workflow writes its marker ConfigMap, just before each snapshot. */
+export const SNAPSHOT_MARKER = { namespace: 'kube-system', name: 'talos-fleet-snapshot-marker' } as const;
+
+/**
+ * What the Kubernetes API served just before a snapshot was taken: the marker ConfigMap written then (its
+ * `data.snapshot` is the snapshot's id), the Nodes and the kube-system Deployments. After a restore from that
+ * snapshot the API must serve them again, and the marker must name that snapshot: an older or newer state would
+ * name another one (or none).
+ */
+export interface KubernetesMark {
+  marker: { namespace: string; name: string; snapshot: string };
+  nodes: string[];
+  deployments: string[];
+}
+
 /** The metadata record kept beside every snapshot in the store (`<id>.json`). */
 export interface SnapshotMetadata {
   /** `<cluster>-<YYYYMMDDTHHMMSSZ>-<4 hex>`: sorts by time. */
@@ -64,6 +79,8 @@ export interface SnapshotMetadata {
   versions: { talos: string; etcd: string; kubernetes?: string };
   /** What the snapshot holds; counted when it was verified. */
   content?: SnapshotContent;
+  /** What the Kubernetes API served just before the snapshot; absent when it did not answer (or on older records). */
+  kubernetes?: KubernetesMark;
   verification: SnapshotVerification;
   /** The newest restore drill of this snapshot. */
   drill?: DrillRecord;

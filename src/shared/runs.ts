@@ -127,6 +127,8 @@ export interface RunProgress {
   /** The newest events (bounded). */
   events: RunEvent[];
   error?: string;
+  /** What a completed run achieved, in one line (its last event): `snapshot of prod stored and verified: prod-…`. */
+  outcome?: string;
   abortedBy?: string;
 }
 

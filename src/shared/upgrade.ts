@@ -10,6 +10,11 @@ export interface UpgradeTimings {
   nodeUpgradeTimeoutMs: number;
   /** For a drain (1.13+ client-side) to evict every pod. */
   drainTimeoutMs: number;
+  /**
+   * Before a hop to etcd 3.7 after one off etcd 3.5: for etcd to snapshot its log past what 3.5 wrote (entries
+   * arrive with the cluster's writes; a Kubernetes cluster makes 10000 in minutes to an hour).
+   */
+  etcdLogTimeoutMs: number;
   /** For the cluster health check after each node. */
   healthTimeoutMs: number;
   /** Pause after each node is healthy before the next one starts (the inventory's `soak` when absent). */
@@ -23,6 +28,7 @@ export const DEFAULT_UPGRADE_TIMINGS: UpgradeTimings = {
   activityTimeoutMs: 2 * 60_000,
   nodeUpgradeTimeoutMs: 30 * 60_000,
   drainTimeoutMs: 5 * 60_000,
+  etcdLogTimeoutMs: 6 * 60 * 60_000,
   healthTimeoutMs: 20 * 60_000,
 };
 

@@ -148,7 +148,7 @@ export class SimulatedNode {
     });
     if (spec.role === 'controlplane') {
       this.etcd = new EtcdService(
-        { name: this.hostname, address: spec.address, dataDir: join(spec.dir, 'var', 'lib', 'etcd'), logFile: join(spec.dir, 'var', 'log', 'etcd.log'), etcdBin: env.etcdBin, etcdctlBin: env.etcdctlBin },
+        { name: this.hostname, address: spec.address, dataDir: join(spec.dir, 'var', 'lib', 'etcd'), logFile: join(spec.dir, 'var', 'log', 'etcd.log'), etcdBin: env.etcdBin, etcdctlBin: env.etcdctlBin, extraArgs: () => this.config?.parsed.cluster.etcd?.extraArgs ?? {} },
         this.services,
         env.clock,
         () => env.etcdJoinTargets(this),
@@ -688,7 +688,7 @@ export class SimulatedNode {
         await this.powerOff(false);
         throw abortError();
       }
-      this.installed = { current: tag, previous: this.installed?.current };
+      this.installed = { current: tag, previous: this.version };
       this.saveBoot();
     }, actorId);
     await this.phase('reboot', () => this.rebootNow(signal, actorId), actorId);
@@ -696,9 +696,12 @@ export class SimulatedNode {
     if (failure) throw new Error(`upgrade failed: ${failure}`);
   }
 
-  /** LifecycleService: the installer wrote `version` into the other boot slot; the next boot runs it. */
+  /**
+   * LifecycleService: the installer wrote `version` into the other boot slot; the next boot runs it. The running
+   * slot stays the one to roll back to, however often the installer runs before the reboot.
+   */
   writeBootSlot(version: string): void {
-    this.installed = { current: version, previous: this.installed?.current };
+    this.installed = { current: version, previous: this.version };
     this.saveBoot();
   }
 

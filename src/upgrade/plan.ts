@@ -57,6 +57,13 @@ export interface UpgradeHop {
   /** The canary workers, then batches of the rest (each batch upgraded in parallel). */
   canaries: PlannedNodeUpgrade[];
   batches: PlannedNodeUpgrade[][];
+  /** The etcd line (`3.6`) the control planes run once on this hop's version. */
+  etcd: string;
+  /**
+   * Before this hop, wait until etcd has written a snapshot of its log past the entries etcd 3.5 wrote: this hop
+   * moves etcd to 3.7, which cannot replay 3.5's (v2) log entries, and an earlier hop of this run moved it off 3.5.
+   */
+  etcdLogCheck?: boolean;
 }
 
 export interface UpgradePlan {
@@ -141,6 +148,7 @@ export function planUpgrade(state: ClusterUpgradeState, targetText: string, poli
   }
   if (reasons.length) throw new UpgradeRefusal(state.cluster, [...new Set(reasons)]);
 
+  const etcdLine = (version: string) => profileFor(version).etcd.line;
   const hops: UpgradeHop[] = path.map((stop) => {
     const stopV = parseSemVer(stop)!;
     const nodeStep = (n: NodeUpgradeState, from: string): PlannedNodeUpgrade => ({ node: n.name, role: n.role, from, to: stop, image: installerImageFor(stop, n.installImage), api: upgradeApiFor(from) });
@@ -158,7 +166,12 @@ export function planUpgrade(state: ClusterUpgradeState, targetText: string, poli
     const rest = workers.slice(canaries.length);
     const batches: PlannedNodeUpgrade[][] = [];
     for (let i = 0; i < rest.length; i += policy.workerBatchSize) batches.push(rest.slice(i, i + policy.workerBatchSize));
-    return { to: stop, controlPlanes, canaries, batches };
+    return { to: stop, controlPlanes, canaries, batches, etcd: etcdLine(stop) };
+  });
+  // etcd 3.7 dropped the v2 requests etcd 3.5 still logs: a member replaying such an entry panics at start.
+  const startedOn35 = state.nodes.some((n) => n.role === 'controlplane' && etcdLine(n.version) === '3.5');
+  hops.forEach((hop, i) => {
+    if (i > 0 && startedOn35 && hop.etcd === '3.7' && hops.slice(0, i).some((h) => h.etcd === '3.6')) hop.etcdLogCheck = true;
   });
   const gates: string[] = [];
   if (policy.gates.includes('start')) gates.push('start');
@@ -175,6 +188,7 @@ export function describePlan(plan: UpgradePlan): string {
   const lines = [`upgrade ${plan.cluster} from ${plan.from.join(', ')} to ${plan.to} in ${plan.hops.length} hop(s)${plan.snapshotFirst ? '; a verified etcd snapshot first' : '; no snapshot first (policy.snapshotBeforeUpgrade is false)'}`];
   plan.hops.forEach((hop, i) => {
     const names = (ns: PlannedNodeUpgrade[]) => ns.map((n) => n.node).join(', ');
+    if (hop.etcdLogCheck) lines.push(`before hop ${i + 1}: wait until etcd 3.6 has snapshotted its log past the entries etcd 3.5 wrote (etcd 3.7 cannot replay them)`);
     lines.push(`hop ${i + 1} to ${hop.to}: control planes ${names(hop.controlPlanes) || '-'} (one at a time, etcd leader last)` + (hop.canaries.length ? `; canary ${names(hop.canaries)}` : '') + (hop.batches.length ? `; then ${hop.batches.map((b) => `[${names(b)}]`).join(' ')}` : ''));
   });
   if (plan.upToDate.length) lines.push(`already on ${plan.to}: ${plan.upToDate.join(', ')}`);

@@ -1,6 +1,6 @@
-import { setWorkflowOptions } from '@temporalio/workflow';
+import { patched, setWorkflowOptions } from '@temporalio/workflow';
 import type { RestoreTarget } from '../activities/restore';
-import { DEFAULT_BACKUP_TIMINGS, type BackupTimings, type RestoreClusterInput, type RestoreClusterResult } from '../shared/backups';
+import { DEFAULT_BACKUP_TIMINGS, type BackupTimings, type RestoreClusterInput, type RestoreClusterResult, type SnapshotMetadata } from '../shared/backups';
 import { causeMessage, Run, stepFailure } from './run';
 import { backupActivities } from './snapshot';
 
@@ -18,7 +18,8 @@ async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: Erro
  * destructive; the restore gate (two distinct approvers where the policy says so); stop etcd on every control plane,
  * then reset each once (EPHEMERAL, and ETCD where it is a volume of its own; not graceful; reboot); wait until every
  * control plane's etcd waits in Preparing now and no old member answers; EtcdRecover to one of them and Bootstrap
- * with recover_etcd, once each; every control plane a voting member again; health; the snapshot's data back; then
+ * with recover_etcd, once each; every control plane a voting member again; health; the snapshot's data back (its keys
+ * in etcd, and what the Kubernetes API served before the snapshot, served again); then
  * one control plane rebooted and everything checked again, since a restore must survive its first reboot.
  */
 export async function restoreCluster(input: RestoreClusterInput): Promise<RestoreClusterResult> {
@@ -27,6 +28,23 @@ export async function restoreCluster(input: RestoreClusterInput): Promise<Restor
   const { acts, checks, transfers } = backupActivities(t);
   const cluster = input.cluster;
   const checksDone: string[] = [];
+
+  /**
+   * The Kubernetes API must serve what it served before the snapshot (its marker naming the snapshot, every Node
+   * Ready, the kube-system Deployments). Snapshots taken while the API did not answer hold nothing to compare with.
+   */
+  const verifyKubernetes = async (snapshot: SnapshotMetadata, when: string): Promise<void> => {
+    if (!patched('kubernetes-proof')) return;
+    const expected = snapshot.kubernetes;
+    if (!expected) {
+      run.event('phase', `no Kubernetes check: the API did not answer when ${snapshot.id} was taken, so there is nothing to compare with`);
+      return;
+    }
+    run.phase('verify-kubernetes', `checking through the Kubernetes API that it serves ${snapshot.id} (${when}): its marker ConfigMap, ${expected.nodes.length} Nodes Ready, ${expected.deployments.length} kube-system Deployments`);
+    const proof = await run.waitFor('verify-kubernetes', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkKubernetesRestored({ cluster, expected, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
+    checksDone.push(`${when}: ${proof.detail}`);
+    run.event('phase', proof.detail);
+  };
 
   return run.execute(
     async () => {
@@ -93,6 +111,7 @@ export async function restoreCluster(input: RestoreClusterInput): Promise<Restor
       const first = await transfers.verifyRestoredData({ cluster, id: snapshot.id, node: recoverOn, timeoutMs: t.transferTimeoutMs }).catch((err: unknown) => Promise.reject(stepFailure('verify-data', undefined, err)));
       checksDone.push(`after the restore: ${first.detail}`);
       run.event('phase', first.detail);
+      await verifyKubernetes(snapshot, 'after the restore');
       for (const x of targets) run.node(x.node, 'done', 'etcd member; data restored');
 
       const rebootNode = targets[targets.length - 1]!.node;
@@ -105,6 +124,7 @@ export async function restoreCluster(input: RestoreClusterInput): Promise<Restor
       await run.waitFor('health', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
       const again = await transfers.verifyRestoredData({ cluster, id: snapshot.id, node: rebootNode, timeoutMs: t.transferTimeoutMs }).catch((err: unknown) => Promise.reject(stepFailure('verify-data', rebootNode, err)));
       checksDone.push(`after rebooting ${rebootNode}: ${again.detail}`);
+      await verifyKubernetes(snapshot, `after rebooting ${rebootNode}`);
       run.node(rebootNode, 'done', 'rebooted; data still there');
       return { cluster, snapshot: snapshot.id, recoveredOn: recoverOn, rebooted: rebootNode, checks: checksDone };
     },

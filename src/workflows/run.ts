@@ -342,6 +342,7 @@ export class Run {
   async finish(status: 'completed' | 'failed' | 'aborted', message: string): Promise<void> {
     this.progress.status = status;
     if (status !== 'completed') this.progress.error = message;
+    else this.progress.outcome = message;
     this.progress.phase = status;
     upsertSearchAttributes([{ key: PHASE, value: status }]);
     this.event(status, message);

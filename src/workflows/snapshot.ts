@@ -1,7 +1,7 @@
 import type { RetryPolicy } from '@temporalio/common';
-import { proxyActivities, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { DEFAULT_BACKUP_TIMINGS, snapshotId, type BackupTimings, type SnapshotClusterInput, type SnapshotClusterResult } from '../shared/backups';
+import { DEFAULT_BACKUP_TIMINGS, SNAPSHOT_MARKER, snapshotId, type BackupTimings, type KubernetesMark, type SnapshotClusterInput, type SnapshotClusterResult } from '../shared/backups';
 import { Run, stepFailure } from './run';
 
 /** The activity proxies of the backup workflows: short calls, and transfers that heartbeat as they stream. */
@@ -47,9 +47,19 @@ export async function snapshotCluster(input: SnapshotClusterInput): Promise<Snap
         run.node(plan.source.node, 'working', `source: ${plan.reason}`);
 
         const id = snapshotId(cluster, workflowInfo().startTime, workflowInfo().runId);
+        const takenAt = workflowInfo().startTime.toISOString();
+        // The marker lets a restore prove through the Kubernetes API that it serves this snapshot's state (runs
+        // started before the marker existed replay without it).
+        let kubernetes: KubernetesMark | undefined;
+        if (patched('kubernetes-marker')) {
+          run.phase('mark', `writing the marker ConfigMap ${SNAPSHOT_MARKER.namespace}/${SNAPSHOT_MARKER.name} that names ${id}`);
+          const marked = await acts.markKubernetes({ cluster, snapshot: id, takenAt });
+          kubernetes = marked.mark;
+          run.event('phase', marked.detail);
+        }
         run.phase('snapshot', `streaming snapshot ${id} from ${plan.source.node} to ${plan.store} (${plan.compression === 'zstd' ? 'zstd, ' : ''}age to ${plan.recipients} recipient(s)${plan.leastPrivilege ? ', os:etcd:backup identity' : ''})`);
         const taken = await transfers
-          .takeSnapshot({ cluster, id, node: plan.source.node, takenAt: workflowInfo().startTime.toISOString(), trigger: input.trigger, requester: input.requester, source: plan.source, timeoutMs: t.transferTimeoutMs })
+          .takeSnapshot({ cluster, id, node: plan.source.node, takenAt, trigger: input.trigger, requester: input.requester, source: plan.source, timeoutMs: t.transferTimeoutMs, ...(kubernetes ? { kubernetes } : {}) })
           .catch((err: unknown) => Promise.reject(stepFailure('snapshot', plan.source.node, err)));
         run.node(plan.source.node, 'done', `${(taken.bytes / 1024 / 1024).toFixed(1)} MiB stored (${(taken.storedBytes / 1024 / 1024).toFixed(1)} MiB encrypted), sha256 ${taken.sha256.slice(0, 12)}…`);
 
@@ -70,7 +80,7 @@ export async function snapshotCluster(input: SnapshotClusterInput): Promise<Snap
         throw err;
       }
     },
-    (r) => (r.outcome === 'skipped' ? r.detail : `snapshot ${r.snapshot.id} of ${cluster} is stored and verified`),
+    (r) => (r.outcome === 'skipped' ? r.detail : `snapshot of ${cluster} stored and verified: ${r.snapshot.id}`),
   );
 }
 

@@ -33,6 +33,8 @@ function activitiesFor(t: UpgradeTimings) {
   return {
     acts: proxyActivities<Activities>({ startToCloseTimeout: t.activityTimeoutMs, heartbeatTimeout: t.heartbeatTimeoutMs, retry }),
     checks: proxyActivities<Activities>({ startToCloseTimeout: t.checkWindowMs + t.activityTimeoutMs, heartbeatTimeout: t.heartbeatTimeoutMs, retry }),
+    // Pulls, installers and drains: their own deadlines (activityTimeoutMs, drainTimeoutMs) end them first.
+    long: proxyActivities<Activities>({ startToCloseTimeout: t.drainTimeoutMs + t.activityTimeoutMs, heartbeatTimeout: t.heartbeatTimeoutMs, retry }),
   };
 }
 
@@ -46,7 +48,7 @@ function activitiesFor(t: UpgradeTimings) {
 export async function upgradeCluster(input: UpgradeClusterInput): Promise<UpgradeClusterResult> {
   const run = new Run('upgrade', input.cluster, input.requester);
   const t: UpgradeTimings = { ...DEFAULT_UPGRADE_TIMINGS, ...input.timing };
-  const { acts, checks } = activitiesFor(t);
+  const { acts, checks, long } = activitiesFor(t);
   const cluster = input.cluster;
   const results = new Map<string, NodeUpgradeResult>();
   let snapshotId: string | undefined;
@@ -68,8 +70,8 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
         return;
       }
       run.node(node, 'working', `upgrading ${before.version} → ${step.to}`);
-      const sent = await acts.sendLegacyUpgrade({ cluster, node, image: step.image, to: step.to, before });
-      run.node(node, 'working', sent.detail);
+      if (step.api === 'lifecycle') await installDrainReboot(step, before);
+      else run.node(node, 'working', (await acts.sendLegacyUpgrade({ cluster, node, image: step.image, to: step.to, before })).detail);
       const back = await run
         .waitFor('upgrade', node, t.nodeUpgradeTimeoutMs, t.pollIntervalMs, () => checks.checkNodeUpgraded({ cluster, node, to: step.to, before, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }))
         .catch((err: unknown) => {
@@ -77,14 +79,29 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
         });
       if (back.outcome === 'rolled-back') throw new NodeFailure(node, 'upgrade', `${node} ${back.detail}`, true);
       run.node(node, 'working', `on ${step.to}; checking the node's and the cluster's health`);
-      await Promise.all([
+      const nodeHealthy = () =>
         run.waitFor('node health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkNodeHealthy({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).catch((err: unknown) => {
           throw new NodeFailure(node, 'node health', `${node} is on ${step.to} but not healthy: ${causeMessage(err)}`, true);
-        }),
+        });
+      const clusterHealthy = () =>
         run.waitFor('cluster health', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs })).catch((err: unknown) => {
           throw new NodeFailure(node, 'cluster health', `the cluster is not healthy after ${node}'s upgrade: ${causeMessage(err)}`, true);
-        }),
-      ]);
+        });
+      // The legacy API uncordons by itself; after a client-side drain the client uncordons, before the cluster's
+      // health check (which wants every Node schedulable).
+      const uncordoned = () =>
+        run.waitFor('Node Ready', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.uncordonWhenReady({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).then(
+          (ready) => run.node(node, 'working', ready.detail),
+          (err: unknown) => {
+            throw new NodeFailure(node, 'Node Ready', `${node} is on ${step.to} but its Node is not Ready: ${causeMessage(err)}`, true);
+          },
+        );
+      if (step.api === 'lifecycle') {
+        await Promise.all([nodeHealthy(), uncordoned()]);
+        await clusterHealthy();
+      } else {
+        await Promise.all([nodeHealthy(), clusterHealthy()]);
+      }
       if (t.soakMs) {
         run.node(node, 'working', `soaking for ${Math.round(t.soakMs / 1000)} s`);
         await sleep(t.soakMs);
@@ -92,6 +109,24 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
       results.set(node, { node, from: step.from, to: step.to, outcome: 'upgraded' });
       run.node(node, 'done', `upgraded to ${step.to}`);
     });
+
+  /**
+   * The 1.13+ path (talos-lines.md §1): pull the installer, run it (the node keeps running), drain its Node through
+   * the Kubernetes API, reboot. Failures before the reboot leave the node on its old version: nothing to roll back.
+   */
+  const installDrainReboot = async (step: PlannedNodeUpgrade, before: Prepared['before']): Promise<void> => {
+    const node = step.node;
+    const failed = (what: string) => (err: unknown) => {
+      throw new NodeFailure(node, what, `${what} of ${node} failed: ${causeMessage(err)}`, false);
+    };
+    run.node(node, 'working', `pulling ${step.image}`);
+    await long.pullInstaller({ cluster, node, image: step.image, timeoutMs: t.activityTimeoutMs }).catch(failed('the installer pull'));
+    run.node(node, 'working', 'running the installer');
+    run.node(node, 'working', (await long.runInstaller({ cluster, node, image: step.image, to: step.to, before, timeoutMs: t.activityTimeoutMs }).catch(failed('the install'))).detail);
+    run.node(node, 'working', 'draining its Node');
+    run.node(node, 'working', (await long.drainForUpgrade({ cluster, node, timeoutMs: t.drainTimeoutMs, retryMs: t.pollIntervalMs }).catch(failed('the drain'))).detail);
+    run.node(node, 'working', (await acts.rebootForUpgrade({ cluster, node, before })).detail);
+  };
 
   /** Rolls a failed node back (one Rollback), waits for it, and ends the run. */
   const rollBack = async (failure: NodeFailure, decidedBy: string): Promise<never> => {
@@ -176,12 +211,20 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
         snapshotId = snap.snapshot?.id;
         run.event('phase', `verified snapshot ${snapshotId ?? '?'} taken; upgrading`);
       }
+      // Where etcd's log stood once it ran 3.6 everywhere (for a later hop to 3.7: see UpgradeHop.etcdLogCheck).
+      let etcd36At: { index: number; snapshotCount: number } | undefined;
       for (const [i, hop] of plan.hops.entries()) {
         if (i > 0) {
           await run.waitFor('health between hops', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
+          if (hop.etcdLogCheck && etcd36At) {
+            const since = etcd36At;
+            run.phase('etcd-log', `waiting for etcd to snapshot its log past index ${since.index} before etcd 3.7 (hop ${i + 1})`);
+            await run.waitFor('etcd log snapshot', undefined, t.etcdLogTimeoutMs, t.pollIntervalMs, () => checks.checkEtcdLogSnapshotted({ cluster, sinceIndex: since.index, snapshotCount: since.snapshotCount, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs }));
+          }
           await run.approval(`hop-${i + 1}`, `every node is on ${plan.hops[i - 1]!.to}; go on to ${hop.to}?`, 'hop');
         }
         await runHop(hop, i);
+        if (hop.etcd === '3.6' && !etcd36At && plan.hops.some((h) => h.etcdLogCheck)) etcd36At = await acts.etcdLogPosition({ cluster });
       }
       return { cluster, to: plan.to, hops: plan.hops.map((h) => h.to), nodes: [...results.values()], ...(snapshotId ? { snapshot: snapshotId } : {}) };
     },

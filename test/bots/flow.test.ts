@@ -282,8 +282,8 @@ describe('the Slack bot', () => {
       const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!;
       expect(JSON.parse(Buffer.from(input).toString('utf8'))).toEqual({ cluster: 'web', requester: ALICE.user, from: 'snap-2026-12-01' });
     } finally {
-      // This build has no restore workflow yet (issue 11): the run is ended here.
-      await handle.terminate('test: no restore workflow in this build');
+      // Cluster web has no backups block, so its restore fails at its plan; ended here in case it has not yet.
+      await handle.terminate('test: web has nothing to restore from').catch(() => undefined);
     }
   });
 });

@@ -14,9 +14,11 @@ export interface ManagedCluster {
 
 /**
  * Starts a bootstrapped fleet named `cluster` and writes its inventory, with `policy` as the cluster's policy block;
- * `kubernetes: 'real'` runs a real control plane, `kubernetesVersion` sets the configs' and the inventory's version.
+ * `kubernetes: 'real'` runs a real Kubernetes control plane on it (about half a GiB per control plane), `kubernetesVersion`
+ * sets the configs' and the inventory's Kubernetes version; `store` is the backups store URL (a directory of the
+ * fleet's by default).
  */
-export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none'; kubernetesVersion?: string }): Promise<ManagedCluster> {
+export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none'; kubernetesVersion?: string; store?: string }): Promise<ManagedCluster> {
   const version = opts.version ?? 'v1.10.9';
   const secrets = await generateSecretsBundle({ versionContract: version });
   const k8s = { ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}), ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}) };
@@ -36,7 +38,7 @@ export async function startManagedCluster(opts: { nodes: string; cluster: string
     allowSelfApproval: (opts.policy.allowSelfApproval as boolean | undefined) ?? false,
     policy: opts.policy,
     existing: { secrets, talosconfig: t.talosconfig! },
-    backups: { store: `file://${join(t.dir, 'snapshots')}`, recipients: [identity.recipient], identity: `${opts.cluster}/backup.agekey` },
+    backups: { store: opts.store ?? `file://${join(t.dir, 'snapshots')}`, recipients: [identity.recipient], identity: `${opts.cluster}/backup.agekey` },
   });
   return { t, inventory };
 }

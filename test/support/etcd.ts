@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdClient } from '../../src/simulator/etcd/client';
@@ -46,4 +47,20 @@ export async function startTestEtcd(dir: string, line: EtcdLine = '3.5'): Promis
       await etcd.exited;
     },
   };
+}
+
+/** Writes `count` keys `PREFIX000000`, `PREFIX000001`, ... into the etcd at `endpoint`, a hundred at a time. */
+export async function putKeys(endpoint: string, count: number, prefix: string): Promise<void> {
+  const etcd = new EtcdClient(endpoint, 30_000);
+  try {
+    for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, j) => etcd.put(`${prefix}${String(i + j).padStart(6, '0')}`, Buffer.from(`value ${i + j}`))));
+  } finally {
+    etcd.close();
+  }
+}
+
+/** Keys under a prefix, counted by the real etcdctl against the member at `endpoint`. */
+export function countKeys(endpoint: string, prefix: string, line: EtcdLine = '3.5'): number {
+  const out = execFileSync(requireEtcd(line).etcdctl, [`--endpoints=${endpoint}`, 'get', prefix, '--prefix', '--count-only', '--write-out=fields'], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
+  return Number(/"Count" : (\d+)/.exec(out)?.[1] ?? NaN);
 }

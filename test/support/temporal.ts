@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../src/runtime/dev-server';
 import { secretsInHistories } from './secrets-scan';
-import { loadWorkflowBundle } from '../../src/runtime/worker';
+import { loadWorkflowBundle, startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import { requireTool } from '../../src/tools/binaries';
 
@@ -84,4 +84,33 @@ export async function workflowBundlePath(): Promise<string> {
   writeFileSync(temp, code);
   renameSync(temp, path);
   return path;
+}
+
+/** A test's Temporal side: its dev server, a worker of the product's activities and workflows, and a client. */
+export interface WorkflowRuntime {
+  server: TestTemporal;
+  settings: RuntimeSettings;
+  worker: FleetWorker;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+/** Starts a dev server in `dir`, a worker on a task queue of its own for the inventory at `inventoryPath`, and a client. */
+export async function startWorkflowRuntime(dir: string, inventoryPath: string): Promise<WorkflowRuntime> {
+  const server = await startTestTemporal(dir);
+  const settings = testSettings(server, inventoryPath);
+  const worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, log: () => undefined });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  return {
+    server,
+    settings,
+    worker,
+    client,
+    stop: async () => {
+      await worker.shutdown();
+      await connection.close();
+      await server.stop();
+    },
+  };
 }

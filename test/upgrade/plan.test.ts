@@ -79,6 +79,17 @@ describe('the upgrade planner', () => {
     expect(last.controlPlanes.find((n) => n.node === 'cp-1')!.image).toBe('factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.14.1');
   });
 
+  it('waits for etcd to snapshot its log before a hop to etcd 3.7 when an earlier hop moved it off 3.5, and only then', () => {
+    const onEtcd35 = cluster('v1.10.9', '1.33.6');
+    const fewest = planUpgrade(onEtcd35, 'v1.14.1', { ...POLICY, path: 'fewest-hops' });
+    expect(fewest.hops.map((h) => [h.etcd, h.etcdLogCheck === true])).toEqual([['3.6', false], ['3.7', true]]);
+    expect(describePlan(fewest)).toMatch(/before hop 2: wait until etcd 3\.6 has snapshotted its log past the entries etcd 3\.5 wrote/);
+    const every = planUpgrade(onEtcd35, 'v1.14.1', POLICY);
+    expect(every.hops.map((h) => h.etcdLogCheck === true)).toEqual([false, false, false, true]);
+    // A cluster already on etcd 3.6 has no 3.5 entries this run could have left in the log.
+    expect(planUpgrade(cluster('v1.12.7', '1.33.6'), 'v1.14.1', POLICY).hops.some((h) => h.etcdLogCheck)).toBe(false);
+  });
+
   it('refuses a path whose hops cannot run the cluster\'s Kubernetes, naming the Kubernetes upgrade to do first', () => {
     expect(refusal(() => planUpgrade(cluster('v1.10.9', '1.29.3'), 'v1.14.1', { ...POLICY, path: 'fewest-hops' }))).toMatch(/1\.29.*upgrade Kubernetes first \(talos-fleet upgrade-k8s prod --to X\.Y\.Z\)/);
   });

@@ -13,11 +13,11 @@ import type { RuntimeSettings } from '../../src/runtime/settings';
 import type { BackupTimings, DrillClusterResult, RestoreClusterInput, RestoreClusterResult, SnapshotClusterInput, SnapshotClusterResult } from '../../src/shared/backups';
 import { sideWorkflowId } from '../../src/shared/names';
 import type { RunNotification } from '../../src/shared/notifications';
-import { EtcdClient } from '../../src/simulator/etcd/client';
-import { requireEtcd, requireTool } from '../../src/tools/binaries';
+import { requireTool } from '../../src/tools/binaries';
 import { decide, runProgress, startMutatingRun, type StartedRun } from '../../src/runtime/runs';
 import { onlyValue } from '../../src/talos/replies';
 import { backupInventory } from '../support/backups';
+import { countKeys, putKeys } from '../support/etcd';
 import { secretsInHistories } from '../support/secrets-scan';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 import { startTestS3, type TestS3 } from '../support/s3';
@@ -65,22 +65,12 @@ async function snapshot(requester = 'alice'): Promise<SnapshotClusterResult> {
   return client.workflow.execute<(i: SnapshotClusterInput) => Promise<SnapshotClusterResult>>('snapshotCluster', { workflowId: sideWorkflowId('prod', 'snapshot'), taskQueue: settings.taskQueue, args: [input] });
 }
 
-async function put(keys: number, prefix: string): Promise<void> {
-  const etcd = new EtcdClient(`http://${t.addr('cp-1')}:2379`, 30_000);
-  try {
-    for (let i = 0; i < keys; i += 100) await Promise.all(Array.from({ length: Math.min(100, keys - i) }, (_, j) => etcd.put(`${prefix}${String(i + j).padStart(6, '0')}`, Buffer.from(`value ${i + j}`))));
-  } finally {
-    etcd.close();
-  }
-}
+const put = (keys: number, prefix: string) => putKeys(`http://${t.addr('cp-1')}:2379`, keys, prefix);
 
 const records = (method: string) => t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === method).map((r) => ({ node: n.name, outcome: r.outcome })));
 
 /** Keys under a prefix, counted by the real etcdctl against a control plane's member. */
-function count(node: string, prefix: string): number {
-  const out = execFileSync(requireEtcd('3.5').etcdctl, [`--endpoints=http://${t.addr(node)}:2379`, 'get', prefix, '--prefix', '--count-only', '--write-out=fields'], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
-  return Number(/"Count" : (\d+)/.exec(out)?.[1] ?? NaN);
-}
+const count = (node: string, prefix: string) => countKeys(`http://${t.addr(node)}:2379`, prefix);
 
 async function restore(from: string, requester = 'alice'): Promise<StartedRun> {
   const input: RestoreClusterInput = { cluster: 'prod', requester, from, timing: TIMING };

@@ -43,7 +43,9 @@ export function statusMessage(p: RunProgress, run: RunLink): SlackMessage {
   const decided = p.gates.map((g) => `gate *${escapeText(g.name)}*: ${g.outcome}${g.decisions.length ? ` by ${g.decisions.map((d) => who(d.user)).join(', ')}` : ''} at ${utc(g.closedAt)}`);
   if (decided.length) blocks.push(context(clip(decided.join('\n'), 2900)));
   if (p.error) blocks.push(section(`:warning: ${clip(escapeText(p.error), 2900)}`));
+  // Last, so the message ends with what the run achieved (a snapshot's id, a restore's proof).
+  if (p.outcome) blocks.push(section(`:white_check_mark: ${clip(escapeText(p.outcome), 2900)}`));
   if (p.abortedBy && p.status !== 'aborted') blocks.push(context(`abort requested by ${who(p.abortedBy)}: stopping at the next safe point`));
   const nodes = p.nodes.map((n) => `${n.name} ${n.state}`).join(', ');
-  return { text: `${p.operation} ${p.cluster}: ${p.status} (${p.phase})${nodes ? `; ${nodes}` : ''}`, blocks: blocks.slice(0, 50) };
+  return { text: `${p.operation} ${p.cluster}: ${p.status} (${p.phase})${nodes ? `; ${nodes}` : ''}${p.outcome ? `; ${p.outcome}` : ''}`, blocks: blocks.slice(0, 50) };
 }

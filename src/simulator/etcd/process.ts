@@ -18,7 +18,12 @@ export interface EtcdProcessOptions {
   etcdctlBin: string;
   /** etcdutl: restores snapshots (etcd 3.6 dropped `etcdctl snapshot restore`); etcdctl restores when absent. */
   etcdutlBin?: string;
+  /** `cluster.etcd.extraArgs` of the node's machine config, read at each start; flags the node manages are left out. */
+  extraArgs?: () => Record<string, string>;
 }
+
+/** Flags Talos sets itself and does not let `extraArgs` replace. */
+const MANAGED_FLAGS = new Set(['name', 'data-dir', 'listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls', 'initial-cluster', 'initial-cluster-state', 'initial-cluster-token', 'logger', 'log-outputs']);
 
 /** Raised when etcd does not come up; says why (etcd's own fatal error when it logged one). */
 export class EtcdStartError extends Error {}
@@ -136,6 +141,9 @@ export class EtcdProcess {
           `--initial-cluster-token=${init.clusterToken}`,
           '--logger=zap',
           '--log-outputs=stderr',
+          ...Object.entries(o.extraArgs?.() ?? {})
+            .filter(([flag]) => !MANAGED_FLAGS.has(flag))
+            .map(([flag, value]) => `--${flag}=${value}`),
         ],
         { stdio: ['ignore', log, log] },
       );

@@ -1,0 +1,111 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
+import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
+import type { RuntimeSettings } from '../../src/runtime/settings';
+import type { UpgradeClusterInput, UpgradeTimings } from '../../src/shared/upgrade';
+import { START_DELAY_ANNOTATION } from '../../src/simulator/kubernetes/stages';
+import { startManagedCluster, type ManagedCluster } from '../support/cluster';
+import { waitUntil } from '../support/fleet';
+import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
+
+jest.setTimeout(600_000);
+
+// The real Kubernetes components keep real time (leases, the node monitor): the windows are real seconds.
+const TIMING: Partial<UpgradeTimings> = { pollIntervalMs: 500, checkWindowMs: 5_000, heartbeatTimeoutMs: 10_000, nodeUpgradeTimeoutMs: 60_000, drainTimeoutMs: 90_000, healthTimeoutMs: 120_000 };
+const APP = { app: 'web' };
+
+let c: ManagedCluster;
+let runtime: WorkflowRuntime;
+let client: Client;
+let k8s: KubernetesClients;
+let settings: RuntimeSettings;
+
+beforeAll(async () => {
+  c = await startManagedCluster({ nodes: '3cp,2w', cluster: 'edge', version: 'v1.14.0', kubernetes: 'real', policy: { approvers: ['alice', 'bob'], allowSelfApproval: false, gates: { install: [], upgrade: ['start'], 'upgrade-k8s': [], apply: [], restore: [] }, canaryCount: 1, workerBatchSize: 1 } });
+  k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
+  runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
+  ({ client, settings } = runtime);
+}, 300_000);
+
+afterAll(async () => {
+  await runtime?.stop();
+  await c?.t.stop();
+});
+
+const ready = (pod: V1Pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
+
+/** Samples, while the run goes on, the fewest Ready web pods and each Node's cordons (schedulable → unschedulable). */
+function watchCluster(): { stop: () => { fewestReady: number; cordons: Record<string, number>; samples: number } } {
+  let fewestReady = Infinity;
+  let samples = 0;
+  const cordons: Record<string, number> = {};
+  const cordoned = new Map<string, boolean>();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    Promise.all([k8s.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' }), k8s.core.listNode()])
+      .then(([pods, nodes]) => {
+        samples++;
+        fewestReady = Math.min(fewestReady, pods.items.filter(ready).length);
+        for (const n of nodes.items) {
+          const now = n.spec?.unschedulable === true;
+          if (now && !cordoned.get(n.metadata!.name!)) cordons[n.metadata!.name!] = (cordons[n.metadata!.name!] ?? 0) + 1;
+          cordoned.set(n.metadata!.name!, now);
+        }
+      })
+      // The API server behind the kubeconfig's endpoint reboots with cp-1: no sample then.
+      .catch(() => undefined)
+      .finally(() => (busy = false));
+  }, 100);
+  return { stop: () => (clearInterval(timer), { fewestReady, cordons, samples }) };
+}
+
+describe('the rolling Talos upgrade on 1.14 (ImageService.Pull, LifecycleService.Upgrade, client-side drain, Reboot)', () => {
+  it('pulls, installs, drains, reboots and uncordons each node exactly once, one at a time, and the PodDisruptionBudget holds throughout', async () => {
+    await k8s.policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { minAvailable: 3, selector: { matchLabels: APP } } } });
+    await k8s.apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: { metadata: { name: 'web' }, spec: { replicas: 4, selector: { matchLabels: APP }, template: { metadata: { labels: APP, annotations: { [START_DELAY_ANNOTATION]: '1s' } }, spec: { terminationGracePeriodSeconds: 30, containers: [{ name: 'web', image: 'nginx:1.27' }] } } } },
+    });
+    await waitUntil('4 web pods Ready', async () => (await k8s.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items.filter(ready).length === 4, 60_000);
+
+    const since = Date.now();
+    const requester = 'alice';
+    const run = await startMutatingRun(client, settings, { operation: 'upgrade', cluster: 'edge', requester, args: [{ cluster: 'edge', requester, toVersion: 'v1.14.1', timing: TIMING } satisfies UpgradeClusterInput], summary: 'upgrade edge to v1.14.1' });
+    await waitUntil('the start gate', async () => (await runProgress(client, run.ref)).gate?.name === 'start', 120_000);
+    expect((await runProgress(client, run.ref)).gate!.summary).toMatch(/from v1\.14\.0 to v1\.14\.1 in 1 hop/);
+    const watcher = watchCluster();
+    await decide(client, run.ref, { choice: 'approve', user: 'bob' });
+    await run.handle.result();
+    const seen = watcher.stop();
+
+    const record = (method: string) =>
+      c.t.fleet
+        .nodes()
+        .flatMap((n) => n.record.filter((r) => r.method === method && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome })))
+        .sort((a, b) => a.at - b.at);
+    const names = ['cp-1', 'cp-2', 'cp-3', 'w-1', 'w-2'];
+    // Each node: one pull, one install, one reboot; never the deprecated MachineService.Upgrade.
+    for (const method of ['ImageService.Pull', 'LifecycleService.Upgrade', 'Reboot']) {
+      expect(record(method).map((r) => r.node).sort()).toEqual(names);
+      expect(record(method).every((r) => r.outcome === 'ok')).toBe(true);
+    }
+    expect(record('Upgrade')).toEqual([]);
+    // One node at a time: each node's install comes after the previous node's reboot.
+    const installs = record('LifecycleService.Upgrade');
+    const reboots = record('Reboot');
+    for (let i = 1; i < installs.length; i++) expect(installs[i]!.at).toBeGreaterThan(reboots.find((r) => r.node === installs[i - 1]!.node)!.at);
+    expect(installs.slice(3).map((r) => r.node)).toEqual(['w-1', 'w-2']);
+
+    // Drained once each (the watcher saw every Node cordoned exactly once) and all uncordoned at the end.
+    expect(seen.samples).toBeGreaterThan(20);
+    expect(seen.cordons).toEqual({ 'cp-1': 1, 'cp-2': 1, 'cp-3': 1, 'w-1': 1, 'w-2': 1 });
+    expect((await k8s.core.listNode()).items.filter((n) => n.spec?.unschedulable)).toEqual([]);
+    // The budget held: never fewer than 3 of the 4 web pods Ready.
+    expect(seen.fewestReady).toBeGreaterThanOrEqual(3);
+    expect(c.t.fleet.nodes().map((n) => n.version)).toEqual(names.map(() => 'v1.14.1'));
+    expect((await runProgress(client, run.ref)).nodes.map((n) => n.state)).toEqual(names.map(() => 'done'));
+  });
+});
