@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { kubernetesFromTalos, type KubernetesClients } from '../kubernetes/client';
+import type { KubernetesClients } from '../kubernetes/client';
 import { kubernetesError, readinessOf } from '../kubernetes/nodes';
-import type { NodeSpec } from '../fleet/schema';
 import { SNAPSHOT_MARKER, type KubernetesMark } from '../shared/backups';
 import { pollWithin, type CheckResult } from './checks';
 import type { ActivityDeps } from './deps';
+import { clusterKubernetes } from './kubernetes-access';
 
 /** How long one Kubernetes API call may take before the API counts as not answering. */
 const CALL_TIMEOUT_MS = 10_000;
@@ -33,20 +33,7 @@ async function answered<T>(what: string, call: Promise<T>): Promise<T> {
  * kubeconfig is minted through the Talos API inside each call and never leaves it (it holds a client key).
  */
 export function kubernetesProofActivities(deps: ActivityDeps) {
-  const controlPlanes = (cluster: string): NodeSpec[] => deps.inventory().cluster(cluster).nodes.filter((n) => n.role === 'controlplane');
-
-  /** Clients for the cluster's Kubernetes, from the first control plane that mints a kubeconfig. */
-  async function kubernetes(cluster: string): Promise<KubernetesClients> {
-    const problems: string[] = [];
-    for (const cp of controlPlanes(cluster)) {
-      try {
-        return await kubernetesFromTalos(deps.connector.node(cluster, cp), {}, { timeoutMs: CALL_TIMEOUT_MS });
-      } catch (err) {
-        problems.push(`${cp.name}: ${(err as Error).message}`);
-      }
-    }
-    throw new Error(`no control plane minted a kubeconfig: ${problems.join('; ')}`);
-  }
+  const kubernetes = (cluster: string) => clusterKubernetes(deps, cluster, { timeoutMs: CALL_TIMEOUT_MS });
 
   return {
     /**

@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import type { NodeSpec } from '../fleet/schema';
-import { kubernetesFromTalos, type KubernetesClients } from '../kubernetes/client';
 import { drainNode, type DrainResult } from '../kubernetes/drain';
 import { nodeReadiness, uncordonNode } from '../kubernetes/nodes';
 import type { TalosClient } from '../talos/client';
@@ -8,6 +7,7 @@ import { InstallerFailedError } from '../talos/installer';
 import { onlyValue } from '../talos/replies';
 import { pollWithin, type CheckResult } from './checks';
 import type { ActivityDeps } from './deps';
+import { clusterKubernetes } from './kubernetes-access';
 import { permanent, reportProgress, transient } from './failures';
 import { moment, type NodeMoment } from './upgrade';
 
@@ -27,25 +27,6 @@ export function lifecycleActivities(deps: ActivityDeps) {
     const spec = await client.nodename({ node: node.address });
     if (spec?.nodename) return spec.nodename;
     return onlyValue(await client.hostname({ node: node.address })).hostname;
-  };
-
-  /**
-   * The cluster's Kubernetes, from an admin kubeconfig minted by a control plane other than `except` when there is
-   * one (the node being upgraded may be about to reboot). The kubeconfig stays in this process: never logged.
-   */
-  const kubernetes = async (cluster: string, except: string): Promise<KubernetesClients> => {
-    const client = deps.connector.cluster(cluster);
-    const cps = deps.inventory().cluster(cluster).nodes.filter((n) => n.role === 'controlplane');
-    const ordered = [...cps.filter((n) => n.name !== except), ...cps.filter((n) => n.name === except)];
-    let last: unknown;
-    for (const cp of ordered) {
-      try {
-        return await kubernetesFromTalos(client, { node: cp.address });
-      } catch (err) {
-        last = err;
-      }
-    }
-    throw transient('KubernetesUnavailable', `no control plane of ${cluster} gave a kubeconfig: ${(last as Error)?.message ?? 'no control planes'}`);
   };
 
   /** A node in a new boot since `before`, or on the target already, is past its install: nothing to do again. */
@@ -105,7 +86,7 @@ export function lifecycleActivities(deps: ActivityDeps) {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
       const name = await nodeName(client, node);
-      const k8s = await kubernetes(input.cluster, node.name);
+      const k8s = await clusterKubernetes(deps, input.cluster, { except: node.name });
       try {
         const result = await drainNode(k8s.core, name, { timeoutMs: input.timeoutMs, retryMs: input.retryMs, signal: signal(), onProgress: (e) => reportProgress({ drain: e }) });
         const detail = `drained Node ${name}: ${result.evicted.length} pod(s) evicted${result.blockedEvictions ? ` (${result.blockedEvictions} eviction(s) held back by a PodDisruptionBudget first)` : ''}`;
@@ -138,7 +119,7 @@ export function lifecycleActivities(deps: ActivityDeps) {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
       const name = await nodeName(client, node);
-      const k8s = await kubernetes(input.cluster, '');
+      const k8s = await clusterKubernetes(deps, input.cluster);
       const ready = await pollWithin(
         input.windowMs,
         async () => {
