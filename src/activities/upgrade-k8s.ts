@@ -8,9 +8,10 @@ import { onlyValue } from '../talos/replies';
 import { isStaticPod, type KubernetesComponent, type StaticPodComponent } from '../upgrade/kubernetes-components';
 import { componentImages, withComponentImage } from '../upgrade/kubernetes-config';
 import { KubernetesUpgradeRefusal, planKubernetesUpgrade, type KubernetesUpgradePlan } from '../upgrade/kubernetes-plan';
-import { clusterKubernetes, daemonSetImage, KUBE_PROXY, kubernetesNodeName, readKubeProxy, readKubernetesState } from '../upgrade/kubernetes-state';
+import { daemonSetImage, KUBE_PROXY, kubernetesNodeName, readKubeProxy, readKubernetesState } from '../upgrade/kubernetes-state';
 import { pollWithin, type CheckResult } from './checks';
 import type { ActivityDeps } from './deps';
+import { clusterKubernetes } from './kubernetes-access';
 import { permanent } from './failures';
 
 /** The plan, the policy its gates follow, and the nodes it is about. */
@@ -58,7 +59,7 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
       const inv = deps.inventory();
       const cluster = inv.cluster(input.cluster);
       try {
-        const plan = planKubernetesUpgrade(await readKubernetesState(deps.connector, inv, input.cluster), input.toVersion);
+        const plan = planKubernetesUpgrade(await readKubernetesState(input.cluster, cluster.nodes, deps.connector.cluster(input.cluster), await clusterKubernetes(deps, input.cluster)), input.toVersion);
         return { plan, policy: gatePolicy(cluster.policy, 'upgrade-k8s'), nodes: cluster.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role })) };
       } catch (err) {
         if (err instanceof KubernetesUpgradeRefusal) throw permanent('KubernetesUpgradeRefused', err.message);
@@ -80,7 +81,7 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
       if (current === input.image) return { applied: false, detail: `${input.component} already set to ${input.image}` };
       let previousConfigVersion: string | undefined;
       if (isStaticPod(input.component)) {
-        const pod = await readPod(await clusterKubernetes(deps.connector, input.cluster), `${input.component}-${await kubernetesNodeName(client, node)}`);
+        const pod = await readPod(await clusterKubernetes(deps, input.cluster), `${input.component}-${await kubernetesNodeName(client, node)}`);
         previousConfigVersion = pod?.metadata?.annotations?.[CONFIG_VERSION];
       }
       onlyValue(await client.applyConfiguration({ data: withComponentImage(config, input.component, input.image), mode: 'NO_REBOOT' }, { node: node.address }));
@@ -91,7 +92,7 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
     async checkStaticPodUpdated(input: { cluster: string; node: string; component: StaticPodComponent; image: string; previousConfigVersion?: string; windowMs: number; pollMs?: number }): Promise<CheckResult> {
       const node = spec(input.cluster, input.node);
       const name = `${input.component}-${await kubernetesNodeName(deps.connector.cluster(input.cluster), node)}`;
-      const k8s = await clusterKubernetes(deps.connector, input.cluster);
+      const k8s = await clusterKubernetes(deps, input.cluster);
       return pollWithin(input.windowMs, () =>
         notYetWhileAway(async () => {
           const pod = await readPod(k8s, name);
@@ -111,7 +112,7 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
      * itself never updates a bootstrap manifest that exists). Sent once: a DaemonSet with the image is left alone.
      */
     async patchKubeProxyDaemonSet(input: { cluster: string; image: string }): Promise<{ applied: boolean; detail: string }> {
-      const k8s = await clusterKubernetes(deps.connector, input.cluster);
+      const k8s = await clusterKubernetes(deps, input.cluster);
       const ds = await readKubeProxy(k8s);
       if (!ds) throw permanent('KubeProxyMissing', `the cluster ${input.cluster} has no ${KUBE_PROXY.namespace}/${KUBE_PROXY.name} DaemonSet`);
       if (daemonSetImage(ds) === input.image) return { applied: false, detail: `the kube-proxy DaemonSet already runs ${input.image}` };
@@ -122,7 +123,7 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
 
     /** Waits (up to `windowMs`) for the kube-proxy DaemonSet to run the image on every node it schedules to. */
     async checkKubeProxyRolledOut(input: { cluster: string; image: string; windowMs: number; pollMs?: number }): Promise<CheckResult> {
-      const k8s = await clusterKubernetes(deps.connector, input.cluster);
+      const k8s = await clusterKubernetes(deps, input.cluster);
       return pollWithin(input.windowMs, () =>
         notYetWhileAway(async () => {
           const ds = await readKubeProxy(k8s);
@@ -143,7 +144,7 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
     async checkKubeletVersion(input: { cluster: string; node: string; version: string; windowMs: number; pollMs?: number }): Promise<CheckResult> {
       const node = spec(input.cluster, input.node);
       const name = await kubernetesNodeName(deps.connector.cluster(input.cluster), node);
-      const k8s = await clusterKubernetes(deps.connector, input.cluster);
+      const k8s = await clusterKubernetes(deps, input.cluster);
       return pollWithin(input.windowMs, () =>
         notYetWhileAway(async () => {
           const r = await nodeReadiness(k8s.core, name);

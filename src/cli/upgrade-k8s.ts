@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { clusterKubernetes } from '../activities/kubernetes-access';
+import { LogNotifier } from '../activities/notify';
 import { FleetError } from '../errors';
 import { FleetConnector } from '../fleet/connect';
 import { loadInventory } from '../fleet/inventory';
@@ -18,7 +20,9 @@ export function registerUpgradeKubernetes(program: Command): void {
       const inv = loadInventory(runtimeSettings({ ...(opts.devDir ? { devDir: opts.devDir } : {}), ...(opts.inventory ? { inventory: opts.inventory } : {}) }).inventoryPath);
       const connector = new FleetConnector(() => inv);
       try {
-        const planned = planKubernetesUpgrade(await readKubernetesState(connector, inv, cluster), opts.to);
+        const deps = { inventory: () => inv, connector, notifier: new LogNotifier() };
+        const state = await readKubernetesState(cluster, inv.cluster(cluster).nodes, connector.cluster(cluster), await clusterKubernetes(deps, cluster));
+        const planned = planKubernetesUpgrade(state, opts.to);
         if (opts.json) printJson(planned);
         else process.stdout.write(`${describeKubernetesPlan(planned)}\n`);
       } catch (err) {

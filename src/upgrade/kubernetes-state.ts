@@ -1,8 +1,6 @@
 import type { V1DaemonSet } from '@kubernetes/client-node';
-import type { FleetConnector } from '../fleet/connect';
-import type { LoadedInventory } from '../fleet/inventory';
 import type { NodeSpec } from '../fleet/schema';
-import { httpStatus, kubernetesFromTalos, type KubernetesClients } from '../kubernetes/client';
+import { httpStatus, type KubernetesClients } from '../kubernetes/client';
 import { kubernetesError } from '../kubernetes/nodes';
 import { imageTag } from '../releases/versions';
 import type { TalosClient } from '../talos/client';
@@ -13,11 +11,6 @@ import type { KubernetesClusterState, NodeKubernetesState } from './kubernetes-p
 
 /** Where Talos's bootstrap manifests put kube-proxy. */
 export const KUBE_PROXY = { name: 'kube-proxy', namespace: 'kube-system' } as const;
-
-/** A cluster's Kubernetes API, through the admin kubeconfig a control plane mints (one Kubeconfig call). */
-export function clusterKubernetes(connector: FleetConnector, cluster: string): Promise<KubernetesClients> {
-  return kubernetesFromTalos(connector.cluster(cluster));
-}
 
 /** The name a node registered its Node under (COSI `Nodenames`), else its hostname. */
 export async function kubernetesNodeName(client: TalosClient, node: NodeSpec): Promise<string> {
@@ -40,11 +33,9 @@ export const daemonSetImage = (ds: V1DaemonSet): string | undefined => ds.spec?.
 /**
  * What every node of a cluster runs: its Talos version and the component images of its config (read through the
  * Talos API and dropped at once: the config holds keys), and from the Kubernetes API its static pods' images (the
- * mirror pods), its Node's kubelet version and the kube-proxy DaemonSet's image.
+ * mirror pods), its Node's kubelet version and the kube-proxy DaemonSet's image. `nodeSpecs` in the inventory's order.
  */
-export async function readKubernetesState(connector: FleetConnector, inv: LoadedInventory, cluster: string): Promise<KubernetesClusterState> {
-  const client = connector.cluster(cluster);
-  const k8s = await clusterKubernetes(connector, cluster);
+export async function readKubernetesState(cluster: string, nodeSpecs: NodeSpec[], client: TalosClient, k8s: KubernetesClients): Promise<KubernetesClusterState> {
   const [pods, nodes, proxy] = await Promise.all([
     k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' }).catch((err: unknown) => Promise.reject(kubernetesError('listing the static pods', err))),
     k8s.core.listNode().catch((err: unknown) => Promise.reject(kubernetesError('listing the Nodes', err))),
@@ -52,7 +43,7 @@ export async function readKubernetesState(connector: FleetConnector, inv: Loaded
   ]);
   const podImage = (name: string) => pods.items.find((p) => p.metadata?.name === name)?.spec?.containers[0]?.image;
   const states: NodeKubernetesState[] = [];
-  for (const n of inv.cluster(cluster).nodes) {
+  for (const n of nodeSpecs) {
     const target = { node: n.address };
     const talosVersion = onlyValue(await client.version(target)).version?.tag ?? '';
     const configured = componentImages(await client.machineConfig(target));
