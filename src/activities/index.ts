@@ -8,6 +8,7 @@ import { notifyActivities } from './notify';
 import { restoreActivities } from './restore';
 import { snapshotActivities } from './snapshots';
 import { upgradeActivities } from './upgrade';
+import { kubernetesUpgradeActivities } from './upgrade-k8s';
 
 /** Every activity the workflows use, bound to the worker's dependencies; workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...installActivities(deps),
     ...upgradeActivities(deps),
     ...lifecycleActivities(deps),
+    ...kubernetesUpgradeActivities(deps),
     ...applyActivities(deps),
     ...notifyActivities(deps.notifier),
     ...snapshotActivities(deps),

@@ -10,6 +10,7 @@ import { registerBackupVerbs } from './backups';
 import { registerSchedules } from './schedules';
 import { registerStatus } from './status';
 import { registerUpgrade } from './upgrade';
+import { registerUpgradeKubernetes } from './upgrade-k8s';
 import { registerApply } from './apply';
 import { registerWorker } from './worker';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDev(program);
   registerRunVerbs(program);
   registerUpgrade(program);
+  registerUpgradeKubernetes(program);
   registerApply(program);
   registerBackupVerbs(program);
   registerSchedules(program);

@@ -41,12 +41,25 @@ export interface UpgradeClusterInput {
   timing?: Partial<UpgradeTimings>;
 }
 
+/** The waits of a Kubernetes upgrade's steps, in ms (upstream's: 5 min for a static pod, 3 min for a kubelet). */
+export interface KubernetesUpgradeWaits {
+  /** For a control plane's re-rendered static pod to run with the new image. */
+  staticPodTimeoutMs: number;
+  /** For a Node to report the new kubelet version and be Ready. */
+  kubeletTimeoutMs: number;
+  /** For the kube-proxy DaemonSet to roll out its new image. */
+  rolloutTimeoutMs: number;
+}
+
+export const DEFAULT_KUBERNETES_UPGRADE_WAITS: KubernetesUpgradeWaits = { staticPodTimeoutMs: 5 * 60_000, kubeletTimeoutMs: 3 * 60_000, rolloutTimeoutMs: 5 * 60_000 };
+
 /** `upgrade-k8s CLUSTER --to X.Y.Z`: a Kubernetes upgrade, one minor at a time. */
 export interface UpgradeKubernetesInput {
   cluster: string;
   requester: string;
+  /** Target Kubernetes version, `1.34.1`. */
   toVersion: string;
-  timing?: Partial<UpgradeTimings>;
+  timing?: Partial<UpgradeTimings & KubernetesUpgradeWaits>;
 }
 
 /** `apply CLUSTER`: a machine-config rollout of the inventory's configs (plus ad-hoc patches) to the nodes. */

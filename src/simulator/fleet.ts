@@ -296,7 +296,7 @@ export class SimulatedFleet implements FleetView {
    * Pre-provisions the nodes' disks as an installed, configured cluster (what `gen config` + `apply-config`
    * would have left on them), so `start()` boots them straight into it. Returns the admin talosconfig.
    */
-  async provisionCluster(opts: { clusterName: string; endpoint?: string; secrets?: SecretsBundle }): Promise<Talosconfig> {
+  async provisionCluster(opts: { clusterName: string; endpoint?: string; secrets?: SecretsBundle; kubernetesVersion?: string }): Promise<Talosconfig> {
     const controlPlanes = this.nodes().filter((n) => n.spec.role === 'controlplane');
     if (!controlPlanes.length) throw new FleetError('invalid_nodes', 'a bootstrapped cluster needs at least one control plane node');
     // One config for a mixed fleet, for the contract of its oldest node: a node rejects documents it does not know.
@@ -308,6 +308,7 @@ export class SimulatedFleet implements FleetView {
       installImage: defaultInstallerImage(version),
       talosconfigEndpoints: controlPlanes.map((n) => n.spec.address),
       ...(opts.secrets ? { secrets: opts.secrets } : {}),
+      ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}),
     });
     for (const node of this.nodes()) {
       const base = node.spec.role === 'controlplane' ? generated.controlplane : generated.worker;

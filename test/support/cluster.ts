@@ -14,13 +14,15 @@ export interface ManagedCluster {
 
 /**
  * Starts a bootstrapped fleet named `cluster` and writes its inventory, with `policy` as the cluster's policy block;
- * `kubernetes: 'real'` runs a real Kubernetes control plane on it (about half a GiB per control plane); `store` is
- * the backups store URL (a directory of the fleet's by default).
+ * `kubernetes: 'real'` runs a real Kubernetes control plane on it (about half a GiB per control plane), `kubernetesVersion`
+ * sets the configs' and the inventory's Kubernetes version; `store` is the backups store URL (a directory of the
+ * fleet's by default).
  */
-export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none'; store?: string }): Promise<ManagedCluster> {
+export async function startManagedCluster(opts: { nodes: string; cluster: string; version?: string; policy: Record<string, unknown>; kubernetes?: 'real' | 'none'; kubernetesVersion?: string; store?: string }): Promise<ManagedCluster> {
   const version = opts.version ?? 'v1.10.9';
   const secrets = await generateSecretsBundle({ versionContract: version });
-  const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster, ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}) });
+  const k8s = { ...(opts.kubernetes ? { kubernetes: opts.kubernetes } : {}), ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}) };
+  const t = await startFleet({ nodes: opts.nodes, state: 'bootstrapped', version, secrets, clusterName: opts.cluster, ...k8s });
   // Backups to a directory, encrypted to an age key of the test's own: upgrades start from a verified snapshot.
   const dir = join(t.dir, 'inventory');
   mkdirSync(join(dir, opts.cluster), { recursive: true });
@@ -31,6 +33,7 @@ export async function startManagedCluster(opts: { nodes: string; cluster: string
     cluster: opts.cluster,
     nodes: t.fleet.nodes().map((n) => ({ name: n.name, address: n.spec.address, role: n.spec.role })),
     talosVersion: version,
+    ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}),
     approvers: (opts.policy.approvers as string[] | undefined) ?? [],
     allowSelfApproval: (opts.policy.allowSelfApproval as boolean | undefined) ?? false,
     policy: opts.policy,

@@ -44,6 +44,8 @@ export async function startFleet(opts: {
   secrets?: SecretsBundle;
   clusterName?: string;
   kubernetes?: 'real' | 'none';
+  /** The Kubernetes version of the generated configs (the Talos version's default when absent). */
+  kubernetesVersion?: string;
 }): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-test-'));
   // `versions` gives single nodes their own Talos version (a mixed-version fleet), by name.
@@ -52,7 +54,7 @@ export async function startFleet(opts: {
   const clients: TalosClient[] = [];
   let talosconfig: Talosconfig | undefined;
   try {
-    if (opts.state === 'bootstrapped') talosconfig = await fleet.provisionCluster({ clusterName: opts.clusterName ?? 'test', ...(opts.secrets ? { secrets: opts.secrets } : {}) });
+    if (opts.state === 'bootstrapped') talosconfig = await fleet.provisionCluster({ clusterName: opts.clusterName ?? 'test', ...(opts.secrets ? { secrets: opts.secrets } : {}), ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}) });
     await fleet.start();
     if (talosconfig) await fleet.bootstrapCluster(talosconfig);
   } catch (err) {
