@@ -4,6 +4,7 @@ import { gatePolicy } from '../fleet/policy';
 import { renderClusterNodeConfig } from '../fleet/render';
 import type { GatePolicy } from '../shared/runs';
 import { onlyValue } from '../talos/replies';
+import { kubernetesDowngrades } from '../upgrade/kubernetes-config';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
 
@@ -49,9 +50,11 @@ export function applyActivities(deps: ActivityDeps) {
       const client = deps.connector.cluster(input.cluster);
       const nodes: NodeConfigPlan[] = [];
       const upToDate: string[] = [];
+      const downgrades: string[] = [];
       for (const n of selected) {
         const next = await render(input.cluster, n.name, input.patches ?? []);
         const current = await client.machineConfig({ node: n.address });
+        downgrades.push(...kubernetesDowngrades(current, next).map((d) => `${n.name}: ${d}`));
         const changes = configChanges(current, next);
         if (!changes.length) {
           upToDate.push(n.name);
@@ -59,6 +62,12 @@ export function applyActivities(deps: ActivityDeps) {
         }
         const dry = onlyValue(await client.applyConfiguration({ data: next, mode: 'AUTO', dryRun: true }, { node: n.address }));
         nodes.push({ node: n.name, role: n.role, changes: changes.map(describeChange), reboot: dry.mode === 'REBOOT' });
+      }
+      if (downgrades.length) {
+        throw permanent(
+          'KubernetesDowngrade',
+          `the rollout to ${input.cluster} would downgrade Kubernetes (${downgrades.join('; ')}): the nodes run newer images than the inventory's kubernetesVersion renders; set the cluster's kubernetesVersion to what upgrade-k8s installed, or pin the images with a patch. No node was changed.`,
+        );
       }
       return { cluster: input.cluster, nodes, upToDate, policy: gatePolicy(spec.policy, 'apply'), allNodes: spec.nodes.map((x) => ({ name: x.name, address: x.address, role: x.role })) };
     },

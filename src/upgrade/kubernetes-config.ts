@@ -5,6 +5,7 @@
  */
 import { valueAt } from '../config/multidoc';
 import { applyPatches, parseConfigDocuments, type ConfigDocument } from '../config/patches';
+import { compareSemVer, imageTag, parseSemVer } from '../releases/versions';
 import type { KubernetesComponent } from './kubernetes-components';
 
 /** Each component's image: its v1alpha1 path, the 1.14 document that replaces it, and whether only control planes have it. */
@@ -66,4 +67,22 @@ export function withComponentImage(configYaml: string, component: KubernetesComp
 function nested(path: string[], value: unknown): ConfigDocument {
   const [head, ...rest] = path;
   return { [head!]: rest.length ? nested(rest, value) : value };
+}
+
+/**
+ * The components whose image `next` would take to an older Kubernetes version than `current` runs, one line each
+ * (`kube-apiserver v1.34.1 → v1.33.6`): what a config rollout rendered from an inventory still on the old
+ * `kubernetesVersion` would do after an `upgrade-k8s`. Images without a version tag are not compared.
+ */
+export function kubernetesDowngrades(current: string, next: string): string[] {
+  const before = componentImages(current);
+  const after = componentImages(next);
+  const downgrades: string[] = [];
+  for (const [component, image] of Object.entries(after) as [KubernetesComponent, string][]) {
+    const from = imageTag(before[component] ?? '');
+    const to = imageTag(image);
+    const [a, b] = [parseSemVer(from ?? ''), parseSemVer(to ?? '')];
+    if (a && b && compareSemVer(b, a) < 0) downgrades.push(`${component} ${from} → ${to}`);
+  }
+  return downgrades;
 }

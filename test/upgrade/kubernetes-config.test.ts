@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigDocuments } from '../../src/config/patches';
-import { componentImages, withComponentImage } from '../../src/upgrade/kubernetes-config';
+import { componentImages, kubernetesDowngrades, withComponentImage } from '../../src/upgrade/kubernetes-config';
 
 const golden = (dir: string, file: string) => readFileSync(join(__dirname, '..', 'golden', dir, file), 'utf8');
 
@@ -53,5 +53,15 @@ describe('component images in a machine config', () => {
     const kubelet = withComponentImage(golden('machinery-v1.14', 'worker.yaml'), 'kubelet', 'ghcr.io/siderolabs/kubelet:v1.37.1');
     expect(parseConfigDocuments(kubelet, 'test').find((d) => !d.kind)!.machine).not.toHaveProperty('kubelet');
     expect(componentImages(kubelet).kubelet).toBe('ghcr.io/siderolabs/kubelet:v1.37.1');
+  });
+});
+
+describe('Kubernetes downgrades in a config rollout', () => {
+  it('names each component a new config would take to an older version, and nothing for an upgrade or the same images', () => {
+    const old = golden('talosctl-v1.10', 'controlplane.yaml');
+    const upgraded = withComponentImage(withComponentImage(old, 'kube-apiserver', 'registry.k8s.io/kube-apiserver:v1.34.1'), 'kubelet', 'ghcr.io/siderolabs/kubelet:v1.34.1');
+    expect(kubernetesDowngrades(upgraded, old)).toEqual(['kube-apiserver v1.34.1 → v1.33.6', 'kubelet v1.34.1 → v1.33.6']);
+    expect(kubernetesDowngrades(old, upgraded)).toEqual([]);
+    expect(kubernetesDowngrades(old, old)).toEqual([]);
   });
 });
