@@ -41,8 +41,11 @@ function activitiesFor(t: UpgradeTimings) {
 /**
  * A rolling Talos upgrade (talos-ops.md §2, talos-lines.md §1): plan, preflight, start gate; per hop the control
  * planes one at a time (etcd guard each time, leader last after forfeiting leadership), then canary workers, then
- * worker batches. Each node: its upgrade sent once, its next boot awaited on the target version (a node back on its
- * old version rolled back: a failure), healthy, cluster healthy, soak. A failed node stops the run at a decision
+ * worker batches. Each node, with the API its current version speaks: the legacy MachineService.Upgrade sent once,
+ * or (1.13+) the installer pulled and run, its Node drained through the Kubernetes API and one Reboot; its next boot
+ * awaited on the target version (a node back on its old version rolled back: a failure), healthy, its Node Ready and
+ * uncordoned (1.13+), cluster healthy, soak. Before a hop to etcd 3.7 after one off etcd 3.5, etcd's log must
+ * have been snapshotted past what 3.5 wrote (see UpgradeHop.etcdLogCheck). A failed node stops the run at a decision
  * gate (retry, rollback, skip, abort) and no further node is touched until someone decides.
  */
 export async function upgradeCluster(input: UpgradeClusterInput): Promise<UpgradeClusterResult> {
