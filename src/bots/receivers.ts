@@ -22,7 +22,34 @@ export function httpReceiver(secrets: SlackSecrets, logger: Logger, guard = new 
  * `apiUrl`, with the app-level token), so the bot needs no public address; each envelope is acknowledged on it.
  */
 export function socketModeReceiver(secrets: SlackSecrets, logger: Logger, apiUrl: string): SocketModeReceiver {
-  return new SocketModeReceiver({ appToken: secrets.appToken!, logger, installerOptions: { clientOptions: { slackApiUrl: apiUrl } } });
+  const receiver = new SocketModeReceiver({ appToken: secrets.appToken!, logger, installerOptions: { clientOptions: { slackApiUrl: apiUrl } } });
+  handleReconnectFailures(receiver.client, logger);
+  return receiver;
+}
+
+/** The parts of @slack/socket-mode's client that its reconnect goes through (not in its typings). */
+interface ReconnectingClient {
+  shuttingDown?: boolean;
+  delayReconnectAttempt(start: () => Promise<unknown>): Promise<unknown>;
+}
+
+/**
+ * @slack/socket-mode (3.1.0 here) reconnects with `start().then(...)` and no rejection handler
+ * (slackapi/node-slack-sdk#2656): a reconnect that fails, or one that a `disconnect()` (the bot stopping) races,
+ * rejects unhandled and Node ends the whole process with exit code 1 (seen as `talos-fleet dev` failing its Ctrl-C
+ * once in CI). Here a reconnect's failure is handled: while the client shuts down it is the expected end of that
+ * reconnect; otherwise it is logged, and the client's own close handling starts the next attempt.
+ */
+function handleReconnectFailures(client: SocketModeReceiver['client'], logger: Logger): void {
+  const c = client as unknown as ReconnectingClient;
+  const delay = c.delayReconnectAttempt.bind(client);
+  c.delayReconnectAttempt = (start) =>
+    delay(function (this: ReconnectingClient) {
+      return start.apply(this).catch((err: unknown) => {
+        if (!c.shuttingDown) logger.warn(`Socket Mode reconnect failed: ${err instanceof Error ? err.message : String(err)}; the client reconnects when its WebSocket closes again`);
+        return undefined;
+      });
+    });
 }
 
 /** AWS Lambda: Bolt's AwsLambdaReceiver, which verifies each event and answers only once the listener has finished. */

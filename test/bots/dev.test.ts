@@ -49,7 +49,9 @@ describe('talos-fleet dev with Slack tokens in the environment', () => {
       expect(out).not.toContain(TEST_SECRETS.appToken);
     } finally {
       dev.kill('SIGINT');
-      expect(await exited).toBe(0);
+      const code = await exited;
+      // On a failure, what dev printed last says why it did not stop cleanly.
+      expect({ code, lastOutput: code === 0 ? '' : out.split('\n').slice(-30).join('\n') }).toEqual({ code: 0, lastOutput: '' });
       await sm.stop();
       await fake.stop();
       rmSync(dir, { recursive: true, force: true });

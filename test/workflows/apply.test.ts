@@ -1,37 +1,30 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
-import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
+import type { RuntimeSettings } from '../../src/runtime/settings';
 import type { ApplyConfigInput, UpgradeTimings } from '../../src/shared/upgrade';
 import { startManagedCluster, type ManagedCluster } from '../support/cluster';
 import { waitUntil } from '../support/fleet';
-import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
+import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
 
 jest.setTimeout(240_000);
 
 const TIMING: Partial<UpgradeTimings> = { pollIntervalMs: 200, checkWindowMs: 2_000, heartbeatTimeoutMs: 5_000, nodeUpgradeTimeoutMs: 30_000, healthTimeoutMs: 60_000 };
 
 let c: ManagedCluster;
-let server: TestTemporal;
-let worker: FleetWorker;
-let connection: Connection;
+let runtime: WorkflowRuntime;
 let client: Client;
-let settings: ReturnType<typeof testSettings>;
+let settings: RuntimeSettings;
 
 beforeAll(async () => {
   c = await startManagedCluster({ nodes: '1cp,2w', cluster: 'prod', policy: { approvers: ['alice', 'bob'], allowSelfApproval: false, gates: { install: [], upgrade: [], 'upgrade-k8s': [], apply: ['start'], restore: [] } } });
-  server = await startTestTemporal(c.t.dir);
-  settings = testSettings(server, c.inventory.path);
-  worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, log: () => undefined });
-  connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection, namespace: server.namespace });
+  runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
+  ({ client, settings } = runtime);
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await connection?.close();
-  await server?.stop();
+  await runtime?.stop();
   await c?.t.stop();
 });
 

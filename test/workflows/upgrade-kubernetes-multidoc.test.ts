@@ -1,14 +1,14 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { startMutatingRun } from '../../src/runtime/runs';
-import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
+import type { RuntimeSettings } from '../../src/runtime/settings';
 import type { KubernetesUpgradeWaits, UpgradeKubernetesInput, UpgradeTimings } from '../../src/shared/upgrade';
 import { parseConfigDocuments } from '../../src/config/patches';
 import { componentImages } from '../../src/upgrade/kubernetes-config';
 import type { UpgradeKubernetesResult } from '../../src/workflows/upgrade-kubernetes';
 import { NO_GATES, startManagedCluster, type ManagedCluster } from '../support/cluster';
 import { waitUntil } from '../support/fleet';
-import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
+import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
 
 jest.setTimeout(600_000);
 
@@ -17,29 +17,22 @@ const TO = '1.37.0';
 const TIMING: Partial<UpgradeTimings & KubernetesUpgradeWaits> = { pollIntervalMs: 200, checkWindowMs: 2_000, heartbeatTimeoutMs: 10_000, healthTimeoutMs: 120_000, staticPodTimeoutMs: 180_000, kubeletTimeoutMs: 60_000, rolloutTimeoutMs: 120_000 };
 
 let c: ManagedCluster;
-let server: TestTemporal;
-let worker: FleetWorker;
-let connection: Connection;
+let runtime: WorkflowRuntime;
 let client: Client;
 let k8s: KubernetesClients;
-let settings: ReturnType<typeof testSettings>;
+let settings: RuntimeSettings;
 
 beforeAll(async () => {
   c = await startManagedCluster({ nodes: '1cp,1w', cluster: 'prod', version: 'v1.14.1', kubernetes: 'real', kubernetesVersion: '1.36.1', policy: { approvers: ['alice'], allowSelfApproval: true, ...NO_GATES } });
-  server = await startTestTemporal(c.t.dir);
-  settings = testSettings(server, c.inventory.path);
-  worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, log: () => undefined });
-  connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection, namespace: server.namespace });
+  runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
+  ({ client, settings } = runtime);
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
   // The health check the run starts with wants every mirror pod Running; on a loaded machine kwok may take a while.
   await waitUntil('every control-plane mirror pod to run', async () => (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items.filter((p) => p.status?.phase === 'Running').length === 3, 180_000);
 }, 300_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await connection?.close();
-  await server?.stop();
+  await runtime?.stop();
   await c?.t.stop();
 });
 
