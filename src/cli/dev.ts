@@ -152,10 +152,14 @@ async function dev(opts: DevOptions): Promise<void> {
     rmSync(manifestPath, { force: true });
     await bot?.stop().catch(() => undefined);
     await worker?.shutdown().catch(() => undefined);
-    await fleet.stop();
-    if (control) await new Promise<void>((r) => control!.close(() => r()));
-    rmSync(join(simDir, 'sim.json'), { force: true });
-    await server?.stop();
+    // The Temporal dev server stops even when the fleet's stop fails (that error is still dev's outcome).
+    try {
+      await fleet.stop();
+    } finally {
+      if (control) await new Promise<void>((r) => control!.close(() => r()));
+      rmSync(join(simDir, 'sim.json'), { force: true });
+      await server?.stop();
+    }
   }
 }
 
