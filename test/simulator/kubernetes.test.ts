@@ -25,7 +25,7 @@ beforeAll(async () => {
   t = await startFleet({ nodes: '3cp,2w', state: 'bootstrapped', kubernetes: 'real' });
   talos = t.client(['cp-1', 'cp-2', 'cp-3'].map((n) => t.addr(n)));
   k8s = await kubernetesFromTalos(talos, { node: t.addr('cp-1') });
-}, 180_000);
+}, 900_000);
 
 afterAll(async () => {
   await t?.stop();

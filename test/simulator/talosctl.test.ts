@@ -52,7 +52,7 @@ suite('the real talosctl against a bootstrapped simulated fleet', () => {
     [cp1, cp2, cp3, w1] = ['cp-1', 'cp-2', 'cp-3', 'w-1'].map((n) => t.addr(n)) as [string, string, string, string];
     config = join(t.dir, 'talosconfig');
     writeTalosconfig(config, t.talosconfig!);
-  }, 120_000);
+  }, 900_000);
 
   afterAll(async () => {
     await t?.stop();

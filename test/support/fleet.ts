@@ -1,10 +1,52 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecretsBundle } from '../../src/config/secrets';
 import { parseNodeCounts, SimulatedFleet } from '../../src/simulator/fleet';
 import { TalosClient } from '../../src/talos/client';
 import { contextIdentity, type ClientIdentity, type Talosconfig } from '../../src/config/talosconfig';
+
+/** Held while a fleet with a real Kubernetes runs (see {@link kubernetesSlot}). */
+const KUBERNETES_SLOT = join(tmpdir(), 'talos-fleet-test-kubernetes.slot');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One real Kubernetes at a time across the test run's jest workers: two clusters of kube-apiservers, controller
+ * managers, schedulers and kwok on two cores starved each other's pods (mirror pods stuck Pending for minutes, every
+ * pod NotReady at once), which no assertion about the product should depend on. A directory is the lock (mkdir is
+ * atomic); one whose holder died is taken over. Resolves with its release.
+ */
+async function kubernetesSlot(timeoutMs = 15 * 60_000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(KUBERNETES_SLOT);
+      writeFileSync(join(KUBERNETES_SLOT, 'pid'), String(process.pid));
+      const release = () => rmSync(KUBERNETES_SLOT, { recursive: true, force: true });
+      process.once('exit', release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(join(KUBERNETES_SLOT, 'pid'), 'utf8'));
+    } catch {
+      // Just taken: its holder is writing its pid.
+    }
+    if (holder && !alive(holder)) rmSync(KUBERNETES_SLOT, { recursive: true, force: true });
+    if (Date.now() > deadline) throw new Error(`another test's real Kubernetes held ${KUBERNETES_SLOT} for more than ${timeoutMs / 60_000} min`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 /** Fast simulated time for tests: a 15 s boot takes 150 ms. */
 export const TEST_TIME_SCALE = 0.01;
@@ -47,6 +89,7 @@ export async function startFleet(opts: {
   /** The Kubernetes version of the generated configs (the Talos version's default when absent). */
   kubernetesVersion?: string;
 }): Promise<TestFleet> {
+  const releaseSlot = opts.kubernetes === 'real' ? await kubernetesSlot() : () => undefined;
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-test-'));
   // `versions` gives single nodes their own Talos version (a mixed-version fleet), by name.
   const nodes = parseNodeCounts(opts.nodes, baseAddress()).map((n) => (opts.versions?.[n.name] ? { ...n, version: opts.versions[n.name] } : n));
@@ -59,6 +102,7 @@ export async function startFleet(opts: {
     if (talosconfig) await fleet.bootstrapCluster(talosconfig);
   } catch (err) {
     await fleet.stop();
+    releaseSlot();
     throw err;
   }
   const identity = talosconfig ? contextIdentity(talosconfig).identity : undefined;
@@ -76,7 +120,11 @@ export async function startFleet(opts: {
     },
     async stop() {
       for (const c of clients) c.close();
-      await fleet.stop();
+      try {
+        await fleet.stop();
+      } finally {
+        releaseSlot();
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

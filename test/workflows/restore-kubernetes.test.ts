@@ -53,7 +53,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, namespace: server.namespace });
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
-}, 240_000);
+}, 900_000);
 
 afterAll(async () => {
   await worker?.shutdown();

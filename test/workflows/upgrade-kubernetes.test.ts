@@ -54,7 +54,7 @@ beforeAll(async () => {
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
   // The health check the run starts with wants every mirror pod Running; on a loaded machine kwok may take a while.
   await waitUntil('every control-plane mirror pod to run', async () => (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items.filter((p) => p.status?.phase === 'Running').length === 6, 180_000);
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   await worker?.shutdown();

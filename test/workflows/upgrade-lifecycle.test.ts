@@ -26,7 +26,7 @@ beforeAll(async () => {
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
   runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
   ({ client, settings } = runtime);
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   await runtime?.stop();
