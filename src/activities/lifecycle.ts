@@ -9,7 +9,7 @@ import { pollWithin, type CheckResult } from './checks';
 import type { ActivityDeps } from './deps';
 import { clusterKubernetes } from './kubernetes-access';
 import { permanent, reportProgress, transient } from './failures';
-import { moment, type NodeMoment } from './upgrade';
+import { moment, rebootingSince, type NodeMoment } from './upgrade';
 
 /**
  * The Talos 1.13+ upgrade as talosctl 1.13+ does it for a node on that version (talos-lines.md §1): the orchestrator
@@ -104,9 +104,8 @@ export function lifecycleActivities(deps: ActivityDeps) {
     async rebootForUpgrade(input: { cluster: string; node: string; before: NodeMoment }): Promise<{ sent: boolean; detail: string }> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      const now = await moment(client, node).catch((err: Error) => err);
-      if (now instanceof Error) throw transient('NodeUnreachable', `${node.name} does not answer before its reboot: ${now.message}`);
-      if (now.bootId !== input.before.bootId || now.stage === 'rebooting') return { sent: false, detail: `already rebooting (stage ${now.stage})` };
+      const stage = await rebootingSince(client, node, input.before, 'its reboot');
+      if (stage) return { sent: false, detail: `already rebooting (stage ${stage})` };
       onlyValue(await client.reboot({}, { node: node.address }));
       return { sent: true, detail: 'rebooting into the new image' };
     },

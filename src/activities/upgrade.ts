@@ -1,4 +1,5 @@
-import { parse as parseYaml } from 'yaml';
+import { v1alpha1Document, valueAt } from '../config/multidoc';
+import { parseConfigDocuments } from '../config/patches';
 import type { NodeSpec } from '../fleet/schema';
 import type { TalosClient } from '../talos/client';
 import { onlyValue } from '../talos/replies';
@@ -38,6 +39,17 @@ export async function moment(client: TalosClient, node: NodeSpec): Promise<NodeM
   const target = { node: node.address };
   const [bootId, version, status] = await Promise.all([client.bootId(target), client.version(target).then((r) => onlyValue(r).version?.tag ?? ''), client.machineStatus(target)]);
   return { node: node.name, bootId, version, stage: stageName(status.stage), ready: !!status.status?.ready };
+}
+
+/**
+ * Before a request that reboots a node (Reboot, Rollback), exactly once per boot: a node in a new boot since
+ * `before`, or rebooting now, already has it (a lost reply, a retried attempt). Undefined when it is still to be
+ * sent; otherwise the stage the node is in. A node that does not answer is retried (`what` names the request).
+ */
+export async function rebootingSince(client: TalosClient, node: NodeSpec, before: NodeMoment, what: string): Promise<string | undefined> {
+  const now = await moment(client, node).catch((err: Error) => err);
+  if (now instanceof Error) throw transient('NodeUnreachable', `${node.name} does not answer, so it cannot be sent ${what} now: ${now.message}`);
+  return now.bootId !== before.bootId || now.stage === 'rebooting' ? now.stage : undefined;
 }
 
 /** Every control plane's etcd member status, asked of all at once; a member that does not answer is an error. */
@@ -130,8 +142,9 @@ export function upgradeActivities(deps: ActivityDeps) {
       const cps = controlPlanes(input.cluster);
       const statuses = await memberStatuses(client, cps);
       const index = Math.max(0, ...statuses.map(({ status }) => Number(status?.raftIndex ?? 0)));
-      const config = parseYaml(await client.machineConfig({ node: cps[0]!.address })) as { cluster?: { etcd?: { extraArgs?: Record<string, string> } } };
-      const snapshotCount = Number(config.cluster?.etcd?.extraArgs?.['snapshot-count'] ?? ETCD_SNAPSHOT_COUNT);
+      // A config may hold several documents (every 1.12+ config does); etcd's flags live in the v1alpha1 one.
+      const config = v1alpha1Document(parseConfigDocuments(await client.machineConfig({ node: cps[0]!.address }), 'machine config'));
+      const snapshotCount = Number(valueAt(config, 'cluster.etcd.extraArgs.snapshot-count') ?? ETCD_SNAPSHOT_COUNT);
       return { index, snapshotCount: Number.isFinite(snapshotCount) && snapshotCount > 0 ? snapshotCount : ETCD_SNAPSHOT_COUNT };
     },
 
@@ -214,9 +227,7 @@ export function upgradeActivities(deps: ActivityDeps) {
     async sendRollback(input: { cluster: string; node: string; before: NodeMoment }): Promise<{ sent: boolean; detail: string }> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
-      const now = await moment(client, node).catch((err: Error) => err);
-      if (now instanceof Error) throw transient('NodeUnreachable', `${node.name} does not answer, so it cannot be rolled back now: ${now.message}`);
-      if (now.bootId !== input.before.bootId || now.stage === 'rebooting') return { sent: false, detail: 'already rolling back' };
+      if (await rebootingSince(client, node, input.before, 'a rollback')) return { sent: false, detail: 'already rolling back' };
       onlyValue(await client.rollback({ node: node.address }));
       return { sent: true, detail: 'rollback sent: the node boots its other image' };
     },

@@ -45,6 +45,11 @@ export function valueAt(doc: ConfigDocument, path: string): unknown {
   return v;
 }
 
+/** The v1alpha1 document of a config (the one without `kind` and `apiVersion`), or an empty one. */
+export function v1alpha1Document(docs: ConfigDocument[]): ConfigDocument {
+  return docs.find((d) => !d.kind && !d.apiVersion) ?? {};
+}
+
 /** The first document of a kind. */
 export function documentOfKind(docs: ConfigDocument[], kind: string): ConfigDocument | undefined {
   return docs.find((d) => d.kind === kind);

@@ -3,7 +3,7 @@
  * Kube*Config documents that replace them: talos-lines.md §3.2, §5), and the one-image patch of each, as upstream's
  * upgrade-k8s patches them. Pure: config text in, images or config text out.
  */
-import { valueAt } from '../config/multidoc';
+import { v1alpha1Document, valueAt } from '../config/multidoc';
 import { applyPatches, parseConfigDocuments, type ConfigDocument } from '../config/patches';
 import { compareSemVer, imageTag, parseSemVer } from '../releases/versions';
 import type { KubernetesComponent } from './kubernetes-components';
@@ -17,12 +17,11 @@ const FIELDS: Record<KubernetesComponent, { path: string; kind: string; controlP
   kubelet: { path: 'machine.kubelet.image', kind: 'KubeletConfig', controlPlaneOnly: false },
 };
 
-const isV1alpha1 = (d: ConfigDocument) => !d.kind && !d.apiVersion;
 
 /** The v1alpha1 document and the documents of a config. */
 function documents(configYaml: string): { v1alpha1: ConfigDocument; docs: ConfigDocument[] } {
   const docs = parseConfigDocuments(configYaml, 'machine config');
-  return { v1alpha1: docs.find(isV1alpha1) ?? {}, docs };
+  return { v1alpha1: v1alpha1Document(docs), docs };
 }
 
 /** The component's document (1.14 contract) when the config has one. */
