@@ -4,7 +4,8 @@ import { ageKeygen } from './backups';
 import { generateSecretsBundle } from '../../src/config/secrets';
 import type { LoadedInventory } from '../../src/fleet/inventory';
 import { scaffoldInventory } from '../../src/fleet/scaffold';
-import { startFleet, type TestFleet } from './fleet';
+import type { KubernetesClients } from '../../src/kubernetes/client';
+import { startFleet, waitUntil, type TestFleet } from './fleet';
 
 /** A bootstrapped simulated cluster and an inventory that manages it (the same secrets and admin talosconfig). */
 export interface ManagedCluster {
@@ -45,3 +46,15 @@ export async function startManagedCluster(opts: { nodes: string; cluster: string
 
 /** Every gate list empty: a run that goes straight through. */
 export const NO_GATES = { gates: { install: [], upgrade: [], 'upgrade-k8s': [], apply: [], restore: [] } };
+
+/**
+ * Waits until every control plane's three static pods run as mirror pods: the health check an upgrade starts with
+ * wants them, and on a loaded machine kwok may take a while after the bootstrap.
+ */
+export async function controlPlanePodsRunning(k8s: KubernetesClients, controlPlanes: number, timeoutMs = 180_000): Promise<void> {
+  await waitUntil(
+    'every control-plane mirror pod to run',
+    async () => (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items.filter((p) => p.status?.phase === 'Running').length === 3 * controlPlanes,
+    timeoutMs,
+  );
+}

@@ -6,8 +6,7 @@ import type { KubernetesUpgradeWaits, UpgradeKubernetesInput, UpgradeTimings } f
 import { parseConfigDocuments } from '../../src/config/patches';
 import { componentImages } from '../../src/upgrade/kubernetes-config';
 import type { UpgradeKubernetesResult } from '../../src/workflows/upgrade-kubernetes';
-import { NO_GATES, startManagedCluster, type ManagedCluster } from '../support/cluster';
-import { waitUntil } from '../support/fleet';
+import { controlPlanePodsRunning, NO_GATES, startManagedCluster, type ManagedCluster } from '../support/cluster';
 import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
 
 jest.setTimeout(600_000);
@@ -27,8 +26,7 @@ beforeAll(async () => {
   runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
   ({ client, settings } = runtime);
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
-  // The health check the run starts with wants every mirror pod Running; on a loaded machine kwok may take a while.
-  await waitUntil('every control-plane mirror pod to run', async () => (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items.filter((p) => p.status?.phase === 'Running').length === 3, 180_000);
+  await controlPlanePodsRunning(k8s, 1);
 }, 900_000);
 
 afterAll(async () => {

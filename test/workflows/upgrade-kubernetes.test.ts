@@ -1,18 +1,18 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { applyPatches, parsePatch } from '../../src/config/patches';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
-import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
+import type { RuntimeSettings } from '../../src/runtime/settings';
 import { onlyValue } from '../../src/talos/replies';
 import type { KubernetesUpgradeWaits, UpgradeKubernetesInput, UpgradeTimings } from '../../src/shared/upgrade';
 import { componentImages } from '../../src/upgrade/kubernetes-config';
 import type { UpgradeKubernetesResult } from '../../src/workflows/upgrade-kubernetes';
-import { startManagedCluster, type ManagedCluster } from '../support/cluster';
+import { controlPlanePodsRunning, startManagedCluster, type ManagedCluster } from '../support/cluster';
 import { waitUntil } from '../support/fleet';
-import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
+import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
 
 jest.setTimeout(600_000);
 
@@ -30,11 +30,9 @@ const TIMING: Partial<UpgradeTimings & KubernetesUpgradeWaits> = {
 };
 
 let c: ManagedCluster;
-let server: TestTemporal;
-let worker: FleetWorker;
-let connection: Connection;
+let runtime: WorkflowRuntime;
 let client: Client;
-let settings: ReturnType<typeof testSettings>;
+let settings: RuntimeSettings;
 let k8s: KubernetesClients;
 
 beforeAll(async () => {
@@ -46,20 +44,14 @@ beforeAll(async () => {
     kubernetesVersion: FROM,
     policy: { approvers: ['alice', 'bob'], allowSelfApproval: false, gates: { install: [], upgrade: [], 'upgrade-k8s': ['start'], apply: [], restore: [] } },
   });
-  server = await startTestTemporal(c.t.dir);
-  settings = testSettings(server, c.inventory.path);
-  worker = await startFleetWorker({ settings, workflowBundlePath: await workflowBundlePath(), setCurrentVersion: true, log: () => undefined });
-  connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection, namespace: server.namespace });
+  runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
+  ({ client, settings } = runtime);
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
-  // The health check the run starts with wants every mirror pod Running; on a loaded machine kwok may take a while.
-  await waitUntil('every control-plane mirror pod to run', async () => (await k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' })).items.filter((p) => p.status?.phase === 'Running').length === 6, 180_000);
+  await controlPlanePodsRunning(k8s, 2);
 }, 900_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await connection?.close();
-  await server?.stop();
+  await runtime?.stop();
   await c?.t.stop();
 });
 
@@ -79,7 +71,7 @@ const failureOf = (run: Awaited<ReturnType<typeof start>>) =>
 
 /** Runs the `talos-fleet` CLI against this test's Temporal and inventory; resolves with its exit code and output. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, TEMPORAL_TASK_QUEUE: settings.taskQueue, TALOS_FLEET_INVENTORY: c.inventory.path };
+  const env = { ...process.env, TEMPORAL_ADDRESS: runtime.server.address, TEMPORAL_NAMESPACE: runtime.server.namespace, TEMPORAL_TASK_QUEUE: settings.taskQueue, TALOS_FLEET_INVENTORY: c.inventory.path };
   try {
     const { stdout, stderr } = await promisify(execFile)(join(__dirname, '..', '..', 'bin', 'talos-fleet'), args, { env, timeout: 120_000 });
     return { code: 0, stdout, stderr };

@@ -5,7 +5,7 @@ import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
 import type { RuntimeSettings } from '../../src/runtime/settings';
 import type { UpgradeClusterInput, UpgradeTimings } from '../../src/shared/upgrade';
 import { START_DELAY_ANNOTATION } from '../../src/simulator/kubernetes/stages';
-import { startManagedCluster, type ManagedCluster } from '../support/cluster';
+import { controlPlanePodsRunning, startManagedCluster, type ManagedCluster } from '../support/cluster';
 import { waitUntil } from '../support/fleet';
 import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
 
@@ -24,6 +24,7 @@ let settings: RuntimeSettings;
 beforeAll(async () => {
   c = await startManagedCluster({ nodes: '3cp,2w', cluster: 'edge', version: 'v1.14.0', kubernetes: 'real', policy: { approvers: ['alice', 'bob'], allowSelfApproval: false, gates: { install: [], upgrade: ['start'], 'upgrade-k8s': [], apply: [], restore: [] }, canaryCount: 1, workerBatchSize: 1 } });
   k8s = await kubernetesFromTalos(c.t.client(), { node: c.t.addr('cp-1') });
+  await controlPlanePodsRunning(k8s, 3);
   runtime = await startWorkflowRuntime(c.t.dir, c.inventory.path);
   ({ client, settings } = runtime);
 }, 900_000);
