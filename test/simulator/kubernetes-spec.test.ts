@@ -59,7 +59,7 @@ describe('what a machine config says about Kubernetes', () => {
 
   it('follows the time scale in leases and the node grace period, never below what the real processes need', () => {
     expect(kubernetesTimings(1)).toEqual({ leaderLeaseSeconds: 15, nodeMonitorGraceSeconds: 50, nodeLeaseSeconds: 40 });
-    expect(kubernetesTimings(0.01)).toEqual({ leaderLeaseSeconds: 4, nodeMonitorGraceSeconds: 8, nodeLeaseSeconds: 6 });
+    expect(kubernetesTimings(0.01)).toEqual({ leaderLeaseSeconds: 4, nodeMonitorGraceSeconds: 20, nodeLeaseSeconds: 6 });
   });
 
   it('applies flannel only with the default CNI, and the Talos API access CRD only with the feature on', () => {

@@ -90,6 +90,14 @@ describe('a simulated cluster with a real Kubernetes control plane', () => {
       expect(images[`kube-controller-manager-${cp}`]).toBe(`${cluster.controllerManager!.image} Running`);
       expect(images[`kube-scheduler-${cp}`]).toBe(`${cluster.scheduler!.image} Running`);
     }
+    // Their status is the kubelet's: Ready, on the host's network, each container started when its process did.
+    for (const pod of pods) {
+      const host = t.addr(pod.spec!.nodeName!);
+      const started = pod.status!.containerStatuses![0]!.state!.running!.startedAt!;
+      expect({ ready: readyCondition(pod), podIP: pod.status!.podIP, hostIP: pod.status!.hostIP, containerReady: pod.status!.containerStatuses![0]!.ready }).toEqual({ ready: true, podIP: host, hostIP: host, containerReady: true });
+      expect(Date.now() - new Date(started).getTime()).toBeGreaterThanOrEqual(0);
+      expect(Date.now() - new Date(started).getTime()).toBeLessThan(15 * 60_000);
+    }
     // The API server behind them is the real binary of the provisioned release, and says so.
     expect((await k8s.config.makeApiClient(VersionApi).getCode()).gitVersion).toBe(`v${KUBERNETES_VERSION}`);
   });
@@ -204,13 +212,19 @@ describe('a simulated cluster with a real Kubernetes control plane', () => {
     expect((await k8s.core.readNode({ name: worker })).metadata?.annotations?.['talos.dev/cordoned']).toBeUndefined();
   }, 90_000);
 
-  it('turns a worker\'s Node NotReady when the machine loses power, and Ready again once it is back', async () => {
-    await t.fleet.fault('w-1', 'down');
-    await waitUntil('the Node of the powered-off worker to be NotReady', async () => !(await nodeReadiness(k8s.core, 'w-1')).ready, 60_000);
-    expect((await nodeReadiness(k8s.core, 'w-1')).notReadyReason).toMatch(/^NodeStatusUnknown: Kubelet stopped posting node status/);
-    await t.fleet.fault('w-1', 'up');
-    await waitForNodeReady(k8s.core, 'w-1', { timeoutMs: 60_000, pollMs: 100 });
-  }, 120_000);
+  it('turns a worker\'s Node NotReady when the machine loses power, its pods not Ready with it, and both Ready again once it is back', async () => {
+    // The worker that runs the web pods now.
+    const worker = drained;
+    await t.fleet.fault(worker, 'down');
+    await waitUntil('the Node of the powered-off worker to be NotReady', async () => !(await nodeReadiness(k8s.core, worker)).ready, 60_000);
+    expect((await nodeReadiness(k8s.core, worker)).notReadyReason).toMatch(/^NodeStatusUnknown: Kubelet stopped posting node status/);
+    // The node controller marks the pods of a node it cannot reach not Ready.
+    await waitUntil('the web pods of the unreachable worker to be marked not Ready', async () => (await webPods()).filter((p) => p.spec!.nodeName === worker && !readyCondition(p)).length === 4, 30_000);
+    await t.fleet.fault(worker, 'up');
+    await waitForNodeReady(k8s.core, worker, { timeoutMs: 60_000, pollMs: 100 });
+    // The kubelet reports them Ready again once it reaches the API.
+    await waitUntil('the web pods to be Ready again', async () => (await webPods()).filter((p) => p.spec!.nodeName === worker && readyCondition(p)).length === 4, 30_000);
+  }, 180_000);
 
   it('restarts the kubelet when ApplyConfiguration NO_REBOOT patches its image, and the Node then reports the new kubelet version', async () => {
     const w2 = { node: t.addr('w-2') };

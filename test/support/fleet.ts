@@ -20,8 +20,8 @@ function alive(pid: number): boolean {
 
 /**
  * One real Kubernetes at a time across the test run's jest workers: two clusters of kube-apiservers, controller
- * managers, schedulers and kwok on two cores starved each other's pods (mirror pods stuck Pending for minutes, every
- * pod NotReady at once), which no assertion about the product should depend on. A directory is the lock (mkdir is
+ * managers, schedulers and kwok on two cores starve each other (leases lapse, API servers answer late), which no
+ * assertion about the product should depend on. A directory is the lock (mkdir is
  * atomic); one whose holder died is taken over. Resolves with its release.
  */
 async function kubernetesSlot(timeoutMs = 15 * 60_000): Promise<() => void> {
@@ -125,7 +125,9 @@ export async function startFleet(opts: {
       } finally {
         releaseSlot();
       }
-      rmSync(dir, { recursive: true, force: true });
+      // TALOS_FLEET_KEEP_TEST_DIRS=1 keeps the nodes' disks and logs (kwok, etcd, the API servers) to read after a failure.
+      if (process.env.TALOS_FLEET_KEEP_TEST_DIRS === '1') process.stderr.write(`kept the fleet's directory: ${dir}\n`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
@@ -36,9 +36,20 @@ afterAll(async () => {
 
 const ready = (pod: V1Pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
 
-/** Samples, while the run goes on, the fewest Ready web pods and each Node's cordons (schedulable → unschedulable). */
-function watchCluster(): { stop: () => { fewestReady: number; cordons: Record<string, number>; samples: number } } {
+/** What a sample saw: each web pod (its node, Ready or not and why, terminating) and each Node's readiness. */
+function describeSample(pods: V1Pod[], nodes: V1Node[]): string {
+  const pod = (p: V1Pod) => {
+    const condition = p.status?.conditions?.find((x) => x.type === 'Ready');
+    return `${p.metadata!.name} on ${p.spec?.nodeName}: ${p.status?.phase}${ready(p) ? ' Ready' : ` not Ready (${condition?.reason ?? condition?.status ?? 'no condition'})`}${p.metadata?.deletionTimestamp ? ' terminating' : ''}`;
+  };
+  const node = (n: V1Node) => `${n.metadata!.name}: ${n.status?.conditions?.find((x) => x.type === 'Ready')?.status ?? '?'}${n.spec?.unschedulable ? ' cordoned' : ''}`;
+  return `pods: ${pods.map(pod).join('; ')} | nodes: ${nodes.map(node).join('; ')}`;
+}
+
+/** Samples, while the run goes on, the fewest Ready web pods (and what that sample saw) and each Node's cordons (schedulable → unschedulable). */
+function watchCluster(): { stop: () => { fewestReady: number; worst: string; cordons: Record<string, number>; samples: number } } {
   let fewestReady = Infinity;
+  let worst = '';
   let samples = 0;
   const cordons: Record<string, number> = {};
   const cordoned = new Map<string, boolean>();
@@ -49,7 +60,8 @@ function watchCluster(): { stop: () => { fewestReady: number; cordons: Record<st
     Promise.all([k8s.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' }), k8s.core.listNode()])
       .then(([pods, nodes]) => {
         samples++;
-        fewestReady = Math.min(fewestReady, pods.items.filter(ready).length);
+        const readyNow = pods.items.filter(ready).length;
+        if (readyNow < fewestReady) [fewestReady, worst] = [readyNow, `${new Date().toISOString()} ${describeSample(pods.items, nodes.items)}`];
         for (const n of nodes.items) {
           const now = n.spec?.unschedulable === true;
           if (now && !cordoned.get(n.metadata!.name!)) cordons[n.metadata!.name!] = (cordons[n.metadata!.name!] ?? 0) + 1;
@@ -60,7 +72,7 @@ function watchCluster(): { stop: () => { fewestReady: number; cordons: Record<st
       .catch(() => undefined)
       .finally(() => (busy = false));
   }, 100);
-  return { stop: () => (clearInterval(timer), { fewestReady, cordons, samples }) };
+  return { stop: () => (clearInterval(timer), { fewestReady, worst, cordons, samples }) };
 }
 
 describe('the rolling Talos upgrade on 1.14 (ImageService.Pull, LifecycleService.Upgrade, client-side drain, Reboot)', () => {
@@ -104,8 +116,8 @@ describe('the rolling Talos upgrade on 1.14 (ImageService.Pull, LifecycleService
     expect(seen.samples).toBeGreaterThan(20);
     expect(seen.cordons).toEqual({ 'cp-1': 1, 'cp-2': 1, 'cp-3': 1, 'w-1': 1, 'w-2': 1 });
     expect((await k8s.core.listNode()).items.filter((n) => n.spec?.unschedulable)).toEqual([]);
-    // The budget held: never fewer than 3 of the 4 web pods Ready.
-    expect(seen.fewestReady).toBeGreaterThanOrEqual(3);
+    // The budget held: never fewer than 3 of the 4 web pods Ready (else: what the worst sample saw).
+    expect(seen.fewestReady >= 3 ? 'held' : `${seen.fewestReady} Ready at ${seen.worst}`).toBe('held');
     expect(c.t.fleet.nodes().map((n) => n.version)).toEqual(names.map(() => 'v1.14.1'));
     expect((await runProgress(client, run.ref)).nodes.map((n) => n.state)).toEqual(names.map(() => 'done'));
   });

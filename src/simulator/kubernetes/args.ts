@@ -30,7 +30,7 @@ export interface KubernetesTimings {
 /** The timings for a time scale: 1 gives upstream's defaults. */
 export function kubernetesTimings(timeScale: number): KubernetesTimings {
   const scaled = (seconds: number, floor: number) => Math.max(floor, Math.round(seconds * timeScale));
-  return { leaderLeaseSeconds: scaled(15, 4), nodeMonitorGraceSeconds: scaled(50, 8), nodeLeaseSeconds: scaled(40, 6) };
+  return { leaderLeaseSeconds: scaled(15, 4), nodeMonitorGraceSeconds: scaled(50, 20), nodeLeaseSeconds: scaled(40, 6) };
 }
 
 function merge(name: ComponentName, ours: Record<string, string>, extra: Record<string, string>): string[] {

@@ -8,7 +8,7 @@ import { KubernetesApi, KubernetesApiError, type KubeObject } from './api';
 import type { KubernetesTimings } from './args';
 import { bootstrapManifests, collectionPath } from './manifests';
 import { talosNodeDrain } from './node-drain';
-import { CONFIG_VERSION_ANNOTATION, KUBELET_RUNNING_LABEL, mirrorPod, nodeInfo, nodeIsReady, nodeLabels, nodeObject, TALOS_CORDONED_ANNOTATION, type NodeFacts, type NodeObject, type PodObject } from './objects';
+import { CONFIG_VERSION_ANNOTATION, KUBELET_RUNNING_LABEL, mirrorPod, mirrorPodStatus, nodeInfo, nodeIsReady, nodeLabels, nodeObject, sameMirrorStatus, TALOS_CORDONED_ANNOTATION, type NodeFacts, type NodeObject, type PodObject } from './objects';
 import { issueKubernetesClient, kubeconfigText } from './pki';
 import { ApiServerProxy } from './prism';
 import { ComponentProcess } from './process';
@@ -265,8 +265,14 @@ export class KubernetesCluster {
     for (const pod of this.pods.get(node)?.pods() ?? []) {
       const want = mirrorPod(pod, { hostname: node.hostname, uid: observed.metadata.uid });
       const have = this.mirrors.get(want.metadata.name);
-      if (have && have.spec.containers[0]?.image === pod.image && have.metadata.annotations?.[CONFIG_VERSION_ANNOTATION] === String(pod.configVersion)) continue;
       const path = `/api/v1/namespaces/kube-system/pods/${want.metadata.name}`;
+      if (have && have.spec.containers[0]?.image === pod.image && have.metadata.annotations?.[CONFIG_VERSION_ANNOTATION] === String(pod.configVersion)) {
+        // The kubelet keeps its static pods' status true: posted once the mirror pod exists, and again whenever
+        // someone else changed it (the node controller marks the pods of an unreachable node not Ready).
+        const status = mirrorPodStatus(pod, node.spec.address);
+        if (!sameMirrorStatus(have.status, status)) await api.mergePatch(`${path}/status`, { status });
+        continue;
+      }
       node.log('kubelet', have ? `replacing mirror pod ${want.metadata.name} (${have.spec.containers[0]?.image}, config version ${have.metadata.annotations?.[CONFIG_VERSION_ANNOTATION]} → ${pod.image}, ${pod.configVersion})` : `creating mirror pod ${want.metadata.name}`);
       if (have) await api.delete(path, 0);
       await api.create('/api/v1/namespaces/kube-system/pods', want).catch((err: unknown) => {

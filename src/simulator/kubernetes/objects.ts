@@ -22,7 +22,17 @@ export interface NodeObject extends KubeObject {
 /** A Pod as the simulator reads it. */
 export interface PodObject extends KubeObject {
   spec: { nodeName?: string; containers: { name: string; image: string; command?: string[] }[]; [field: string]: unknown };
-  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+  status?: PodStatus;
+}
+
+/** The part of a Pod's status the simulator writes and reads. */
+export interface PodStatus {
+  phase?: string;
+  conditions?: { type: string; status: string; lastTransitionTime?: string }[];
+  hostIP?: string;
+  podIP?: string;
+  startTime?: string;
+  containerStatuses?: { name: string; image: string; ready: boolean; started?: boolean; restartCount: number; state?: { running?: { startedAt?: string } } }[];
 }
 
 /** What a simulated node tells its Node object: who it is, what it runs, how it booted. */
@@ -132,4 +142,34 @@ export function mirrorPod(pod: RunningStaticPod, node: { hostname: string; uid?:
       tolerations: [{ operator: 'Exists', effect: 'NoExecute' }],
     },
   };
+}
+
+/**
+ * The status a kubelet posts for a static pod: Running on the host's network, Ready while the component is, its
+ * container started when the process did. The simulator writes it itself (the kubelet owns its static pods; kwok's
+ * stages leave mirror pods alone), so the mirror pods tell the truth about the real processes.
+ */
+export function mirrorPodStatus(pod: RunningStaticPod, address: string): PodStatus {
+  const ready = pod.ready ? 'True' : 'False';
+  return {
+    phase: 'Running',
+    conditions: [
+      { type: 'PodReadyToStartContainers', status: 'True', lastTransitionTime: pod.startedAt },
+      { type: 'Initialized', status: 'True', lastTransitionTime: pod.startedAt },
+      { type: 'Ready', status: ready },
+      { type: 'ContainersReady', status: ready },
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: pod.startedAt },
+    ],
+    hostIP: address,
+    podIP: address,
+    startTime: pod.startedAt,
+    containerStatuses: [{ name: pod.name, image: pod.image, ready: pod.ready, started: true, restartCount: 0, state: { running: { startedAt: pod.startedAt } } }],
+  };
+}
+
+/** True when a mirror pod's status already says what `want` says (phase, readiness, address, container start). */
+export function sameMirrorStatus(have: PodStatus | undefined, want: PodStatus): boolean {
+  const readiness = (s: PodStatus | undefined) => s?.conditions?.find((c) => c.type === 'Ready')?.status;
+  const started = (s: PodStatus | undefined) => s?.containerStatuses?.[0]?.state?.running?.startedAt;
+  return have?.phase === want.phase && readiness(have) === readiness(want) && have?.podIP === want.podIP && started(have) === started(want);
 }

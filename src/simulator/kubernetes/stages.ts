@@ -7,12 +7,19 @@ export const START_DELAY_ANNOTATION = 'pod-ready.stage.kwok.x-k8s.io/delay';
  * kwok's pod stages for the simulated kubelets, written for the fleet's time scale. kwok's own "fast" pod stages
  * (provisioned beside kwok) jump from Pending to Ready at once and delete a terminating pod at once; a kubelet
  * reports ContainerCreating first, and keeps a terminating pod until its containers stopped, at the end of its grace
- * period here (a container that ignores SIGTERM), which drains and PodDisruptionBudgets depend on. The node stages (initialize, heartbeat with a lease) are kwok's own.
+ * period here (a container that ignores SIGTERM), which drains and PodDisruptionBudgets depend on. A kubelet also
+ * reports its running pods Ready again once it reaches the API after the node controller marked them not Ready
+ * (its Node had stopped renewing its lease); kwok alone leaves them not Ready for good (kubernetes-sigs/kwok#1464).
+ * Mirror pods are left alone: the simulator posts their status from the real processes. The node stages
+ * (initialize, heartbeat with a lease) are kwok's own.
  */
 export function podStages(containerStartMs: number, timeScale: number): string {
   const stage = (name: string, selector: string, next: string, delay = '') =>
     `apiVersion: kwok.x-k8s.io/v1alpha1\nkind: Stage\nmetadata:\n  name: ${name}\nspec:\n  resourceRef:\n    apiGroup: v1\n    kind: Pod\n  selector:\n    matchExpressions:\n${selector}${delay}  next:\n${next}`;
-  const notDeleting = `    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n`;
+  const notDeleting = `    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n    - key: '.metadata.annotations["kubernetes.io/config.mirror"]'\n      operator: 'DoesNotExist'\n`;
+  const notReady = `    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'\n      operator: 'In'\n      values:\n      - 'False'\n`;
+  // kwok's own annotation (a Go duration, real time) lets a pod's containers take longer to start than the default.
+  const startDelay = `  delay:\n    durationMilliseconds: ${Math.max(0, Math.round(containerStartMs))}\n    durationFrom:\n      expressionFrom: '.metadata.annotations["${START_DELAY_ANNOTATION}"]'\n`;
   const created = stage(
     'pod-create',
     `${notDeleting}    - key: '.status.podIP'\n      operator: 'DoesNotExist'\n`,
@@ -85,8 +92,23 @@ export function podStages(containerStartMs: number, timeScale: number): string {
       phase: Running
       startTime: {{ $now | Quote }}
 `,
-    // kwok's own annotation (a Go duration, real time) lets a pod's containers take longer to start than the default.
-    `  delay:\n    durationMilliseconds: ${Math.max(0, Math.round(containerStartMs))}\n    durationFrom:\n      expressionFrom: '.metadata.annotations["${START_DELAY_ANNOTATION}"]'\n`,
+    startDelay,
+  );
+  // A running pod the node controller marked not Ready: its containers ran on, and are reported Ready again.
+  const readyAgain = stage(
+    'pod-ready-again',
+    `${notDeleting}    - key: '.status.phase'\n      operator: 'In'\n      values:\n      - 'Running'\n${notReady}`,
+    `    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: ContainersReady
+`,
+    startDelay,
   );
   // The deletion timestamp is the time of the delete plus the grace period. The containers stop when the grace
   // period is over in simulated time, as every simulated duration follows the time scale: what is left of it, scaled.
@@ -97,7 +119,7 @@ export function podStages(containerStartMs: number, timeScale: number): string {
     `    delete: true\n`,
     `  delay:\n    durationMilliseconds: 0\n    durationFrom:\n      expressionFrom: '${untilStopped}'\n`,
   );
-  return [created, running, deleted].join('---\n');
+  return [created, running, readyAgain, deleted].join('---\n');
 }
 
 /** The provisioned stage files the simulator keeps: kwok's node stages and its Job completion; the other pod stages are ours. */

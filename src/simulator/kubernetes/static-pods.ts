@@ -33,6 +33,10 @@ export interface RunningStaticPod {
   args: string[];
   /** `talos.dev/config-version`: bumped every time the pod is rendered anew from a changed config. */
   configVersion: number;
+  /** When its process started (RFC 3339), as the kubelet reports the container's start. */
+  startedAt: string;
+  /** True while the component answers its health endpoint (the API server's /readyz is followed while it runs). */
+  ready: boolean;
 }
 
 const SECURE_PORTS: Record<ComponentName, number | undefined> = { 'kube-apiserver': undefined, 'kube-controller-manager': 10257, 'kube-scheduler': 10259 };
@@ -71,9 +75,12 @@ export class ControlPlanePods {
     return this.ready;
   }
 
-  /** The static pods that run now. */
+  /** The static pods that run now, the API server ready as long as it answers /readyz. */
   pods(): RunningStaticPod[] {
-    return COMPONENTS.flatMap((c) => this.running.get(c) ?? []);
+    return COMPONENTS.flatMap((c) => {
+      const pod = this.running.get(c);
+      return pod ? [c === 'kube-apiserver' ? { ...pod, ready: this.ready } : pod] : [];
+    });
   }
 
   /** The running process of a component, for measurements. */
@@ -116,11 +123,12 @@ export class ControlPlanePods {
     const proc = new ComponentProcess({ name, binary, args, logFile: this.logFile(name), readyTimeoutMs: COMPONENT_READY_TIMEOUT_MS, ready: () => this.probe(name, spec) });
     this.procs.set(name, proc);
     this.log(`starting static pod ${name} (${component.image})`);
+    const startedAt = new Date().toISOString();
     await proc.start();
     if (generation !== this.generation) return;
     const previous = this.rendered.get(name);
     const configVersion = !previous ? 1 : this.sameRendering(previous, component, args) ? previous.configVersion : previous.configVersion + 1;
-    const pod = { name, image: component.image, args, configVersion };
+    const pod = { name, image: component.image, args, configVersion, startedAt, ready: true };
     this.rendered.set(name, pod);
     this.running.set(name, pod);
     if (name === 'kube-apiserver') this.ready = true;
