@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { generateSecretsBundle } from '../src/config/secrets';
 import { writeTalosconfig } from '../src/talos/talosconfig';
 import { scaffoldInventory } from '../src/fleet/scaffold';
@@ -81,6 +81,43 @@ function report(label: string, wallMs: number, own: { node: string; receivedAt: 
   process.stdout.write(`${''.padEnd(28)} between nodes: ${gaps.join(', ')}\n`);
 }
 
+/** One activity of the run as its history tells it: what, for which node, and when it was scheduled and completed. */
+interface ActivitySpan {
+  name: string;
+  node?: string;
+  scheduledAt: number;
+  completedAt: number;
+}
+
+async function activitySpans(handle: WorkflowHandle): Promise<ActivitySpan[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  const scheduled = new Map<string, { name: string; node?: string; at: number }>();
+  const spans: ActivitySpan[] = [];
+  for (const e of events) {
+    const attrs = e.activityTaskScheduledEventAttributes;
+    if (attrs) {
+      const payload = attrs.input?.payloads?.[0]?.data;
+      const input = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as { node?: string }) : {};
+      scheduled.set(String(e.eventId), { name: attrs.activityType?.name ?? '?', ...(input.node ? { node: input.node } : {}), at: ms(e.eventTime) });
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    const of = done && scheduled.get(String(done.scheduledEventId));
+    if (of) spans.push({ name: of.name, ...(of.node ? { node: of.node } : {}), scheduledAt: of.at, completedAt: ms(e.eventTime) });
+  }
+  return spans;
+}
+
+/** What ran between one node being ready and the next one receiving Upgrade: each activity, from the gap's start. */
+function gapBreakdown(own: { node: string; receivedAt: number; readyAt: number }[], spans: ActivitySpan[]): string[] {
+  const ordered = [...own].sort((a, b) => a.receivedAt - b.receivedAt);
+  return ordered.slice(1).map((next, i) => {
+    const from = ordered[i]!.readyAt;
+    const inGap = spans.filter((s) => s.completedAt >= from && s.scheduledAt <= next.receivedAt);
+    return `${ordered[i]!.node}→${next.node}: ${inGap.map((s) => `${s.name}${s.node ? `(${s.node})` : ''} ${s.scheduledAt - from}..${s.completedAt - from}`).join(', ')}, Upgrade received ${next.receivedAt - from}`;
+  });
+}
+
 async function main(): Promise<void> {
   const timeScale = Number(values['time-scale']);
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-bench-upgrade-'));
@@ -126,6 +163,8 @@ async function main(): Promise<void> {
       report(`talos-fleet run ${i + 1} (${to})`, last - first, own);
       const total = Date.now() - since;
       process.stdout.write(`${''.padEnd(28)} whole run incl. plan, preflight and final health: ${(total / 1000).toFixed(2)} s\n`);
+      // Where the time between nodes goes (ms after the previous node was ready; activity scheduled..completed).
+      for (const line of gapBreakdown(own, await activitySpans(handle.handle))) process.stdout.write(`${''.padEnd(28)} ${line}\n`);
     }
     const talosctl = values.talosctl ?? process.env.TALOSCTL ?? locateTool('talosctl');
     if (talosctl) {

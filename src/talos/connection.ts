@@ -53,7 +53,11 @@ export interface ConnectionOptions {
   credentials: grpc.ChannelCredentials;
   /** Default deadline of every call, ms (30 s); finite (a single call may pass `Infinity`). */
   timeoutMs?: number;
-  /** Longest pause between reconnect attempts to a node that went away (it may be rebooting), ms. */
+  /**
+   * Longest pause between reconnect attempts to a node that went away (it may be rebooting), ms; 250 by default, so
+   * a node's return is noticed within a quarter second of its API answering again (grpc-js only reconnects while
+   * calls wait, so a node that stays away costs one connection attempt per pause, at most).
+   */
   maxReconnectBackoffMs?: number;
 }
 
@@ -116,7 +120,7 @@ export class Connection {
       // of a snapshot; a larger one keeps the stream flowing (measured: docs/benchmarks.md).
       'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
       'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': options.maxReconnectBackoffMs ?? 2_000,
+      'grpc.max_reconnect_backoff_ms': options.maxReconnectBackoffMs ?? 250,
       // Retries are a decision of the caller (a Temporal activity), never hidden in the transport.
       'grpc.enable_retries': 0,
     };

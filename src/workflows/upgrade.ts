@@ -91,7 +91,8 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
           throw new NodeFailure(node, 'cluster health', `the cluster is not healthy after ${node}'s upgrade: ${causeMessage(err)}`, true);
         });
       // The legacy API uncordons by itself; after a client-side drain the client uncordons, before the cluster's
-      // health check (which wants every Node schedulable).
+      // health check (which wants every Node schedulable). The cluster's check waits for the node's own: started
+      // while the node is still coming up, a failed check would wait upstream's poll interval (5 s) to look again.
       const uncordoned = () =>
         run.waitFor('Node Ready', node, t.healthTimeoutMs, t.pollIntervalMs, () => checks.uncordonWhenReady({ cluster, node, windowMs: t.checkWindowMs, pollMs: t.pollIntervalMs })).then(
           (ready) => run.node(node, 'working', ready.detail),
@@ -99,12 +100,8 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
             throw new NodeFailure(node, 'Node Ready', `${node} is on ${step.to} but its Node is not Ready: ${causeMessage(err)}`, true);
           },
         );
-      if (step.api === 'lifecycle') {
-        await Promise.all([nodeHealthy(), uncordoned()]);
-        await clusterHealthy();
-      } else {
-        await Promise.all([nodeHealthy(), clusterHealthy()]);
-      }
+      await Promise.all([nodeHealthy(), ...(step.api === 'lifecycle' ? [uncordoned()] : [])]);
+      await clusterHealthy();
       if (t.soakMs) {
         run.node(node, 'working', `soaking for ${Math.round(t.soakMs / 1000)} s`);
         await sleep(t.soakMs);

@@ -45,7 +45,7 @@ describe('telling a certificate rejection apart from a node going down', () => {
     const client = admin(51004);
     await expect(client.version()).rejects.toMatchObject({ code: 'tls_failed' });
     await nodes.stop(refusing);
-    // The node now trusts our CA. Until grpc-js's reconnect backoff (at most 2 s) has passed, calls still see the
+    // The node now trusts our CA. Until grpc-js's reconnect backoff (at most 250 ms) has passed, calls still see the
     // last attempt's verdict; the first call after a successful handshake must get the node's own answer.
     await nodes.answering(51004, 12, 'method not served here');
     await waitUntil('the node to answer once it accepts our certificate', async () => {
