@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
@@ -227,6 +228,8 @@ export class GrpcServer {
   private readonly shutdown = new AbortController();
 
   constructor(tls: TlsOptions, router: Router) {
+    // One listener per open call (watches, log follows, health checks): many at once is normal, not a leak.
+    setMaxListeners(Infinity, this.shutdown.signal);
     this.server = http2.createSecureServer({
       key: toNodePem(tls.key),
       cert: tls.cert,
