@@ -47,6 +47,8 @@ interface Result {
   baselineRss: number;
   peakRss: number;
   cpuSeconds: number;
+  /** The share of the transfer the main thread was busy (event-loop utilization): near 1, that one thread is the limit. */
+  mainBusy: number;
 }
 
 /** One transfer in this (child) process. */
@@ -63,6 +65,7 @@ async function measure(req: Request): Promise<Result> {
     let peakRss = baselineRss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
     const cpu = process.cpuUsage();
+    const loop = performance.eventLoopUtilization();
     const start = performance.now();
     let bytes = 0;
     let storedBytes = 0;
@@ -81,7 +84,8 @@ async function measure(req: Request): Promise<Result> {
     }
     const seconds = (performance.now() - start) / 1000;
     const used = process.cpuUsage(cpu);
-    return { bytes, storedBytes, seconds, baselineRss, peakRss: Math.max(peakRss, process.memoryUsage.rss()), cpuSeconds: (used.user + used.system) / 1e6 };
+    const mainBusy = performance.eventLoopUtilization(loop).utilization;
+    return { bytes, storedBytes, seconds, baselineRss, peakRss: Math.max(peakRss, process.memoryUsage.rss()), cpuSeconds: (used.user + used.system) / 1e6, mainBusy };
   } finally {
     client.close();
   }
@@ -122,7 +126,7 @@ async function talosctl(binary: string, talosconfig: string, address: string, di
   if (code !== 0) throw new Error(`talosctl failed: ${err.trim()}`);
   const bytes = statSync(path).size;
   rmSync(path);
-  return { bytes, storedBytes: bytes, seconds, baselineRss: 0, peakRss: peak, cpuSeconds: NaN };
+  return { bytes, storedBytes: bytes, seconds, baselineRss: 0, peakRss: peak, cpuSeconds: NaN, mainBusy: NaN };
 }
 
 async function fill(etcd: EtcdClient, bytes: number): Promise<number> {
@@ -208,14 +212,14 @@ async function main(argv: string[]): Promise<number> {
     const rawRate = median(rows.filter((x) => x.target === 'raw').map((x) => x.r.bytes / x.r.seconds));
     const c = cpus();
     console.log(`\nsnapshot pipeline, ${c.length} × ${c[0]?.model ?? 'CPU'}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}, ${opt.zstd ? 'zstd + ' : ''}age to 1 recipient, etcd db ${(db / MiB).toFixed(0)} MiB\n`);
-    console.log('| target | snapshot MiB | stored MiB | MB/s (median of runs) | × raw read | peak RSS MiB | RSS growth MiB | CPU ms/MB |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| target | snapshot MiB | stored MiB | MB/s (median of runs) | × raw read | peak RSS MiB | RSS growth MiB | CPU ms/MB | main thread busy |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const target of opt.targets) {
       const rs = rows.filter((x) => x.target === target).map((x) => x.r);
       if (!rs.length) continue;
       const rate = median(rs.map((r) => r.bytes / r.seconds));
       const growth = rs[0]!.baselineRss ? Math.max(...rs.map((r) => r.peakRss - r.baselineRss)) / MiB : NaN;
-      console.log(`| ${target} | ${(rs[0]!.bytes / MiB).toFixed(0)} | ${(rs[0]!.storedBytes / MiB).toFixed(0)} | ${(rate / 1e6).toFixed(0)} (${rs.map((r) => (r.bytes / 1e6 / r.seconds).toFixed(0)).join(', ')}) | ${(rate / rawRate).toFixed(2)} | ${(Math.max(...rs.map((r) => r.peakRss)) / MiB).toFixed(0)} | ${Number.isNaN(growth) ? '-' : growth.toFixed(0)} | ${Number.isNaN(rs[0]!.cpuSeconds) ? '-' : median(rs.map((r) => (r.cpuSeconds * 1000) / (r.bytes / 1e6))).toFixed(1)} |`);
+      console.log(`| ${target} | ${(rs[0]!.bytes / MiB).toFixed(0)} | ${(rs[0]!.storedBytes / MiB).toFixed(0)} | ${(rate / 1e6).toFixed(0)} (${rs.map((r) => (r.bytes / 1e6 / r.seconds).toFixed(0)).join(', ')}) | ${(rate / rawRate).toFixed(2)} | ${(Math.max(...rs.map((r) => r.peakRss)) / MiB).toFixed(0)} | ${Number.isNaN(growth) ? '-' : growth.toFixed(0)} | ${Number.isNaN(rs[0]!.cpuSeconds) ? '-' : median(rs.map((r) => (r.cpuSeconds * 1000) / (r.bytes / 1e6))).toFixed(1)} | ${Number.isNaN(rs[0]!.mainBusy) ? '-' : `${Math.round(median(rs.map((r) => r.mainBusy)) * 100)} %`} |`);
     }
     return 0;
   } finally {

@@ -7,6 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { StoreError, type SnapshotStore } from '../store';
 
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 /** The `StoreError` an fs error means (a full disk, no permission, a missing directory). */
 function fsError(err: unknown, what: string): StoreError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -67,7 +69,9 @@ export class FileStore implements SnapshotStore {
   async upload(key: string, body: Readable): Promise<{ bytes: number }> {
     const path = this.path(key);
     try {
-      await atomically(this.root, path, (temp) => pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o600 })));
+      // A 1 MiB buffer lets the stream gather age's 64 KiB chunks and their tags into one writev: a third of the CPU
+      // of writing each as it comes (default 16 KiB), measured in docs/benchmarks.md.
+      await atomically(this.root, path, (temp) => pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES })));
       return { bytes: (await stat(path)).size };
     } catch (err) {
       // The source's own error (the snapshot stream, the encryption) is not the store's.
