@@ -75,16 +75,6 @@ export class SnapshotIntegrity extends Transform {
   }
 }
 
-/** Passes bytes through while counting them. */
-export class ByteCounter extends Transform {
-  bytes = 0;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
-}
-
 /** Passes bytes through while counting and hashing them (the stored object's own hash). */
 export class Sha256Counter extends Transform {
   private readonly hash = createHash('sha256');

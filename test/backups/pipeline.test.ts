@@ -5,7 +5,8 @@ import { main } from '../../src/cli/main';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { AgeIdentity } from '../../src/backups/age';
 import { listSnapshots, objectKey, writeRecord } from '../../src/backups/catalog';
 import { censusOf, snapshotStatus } from '../../src/backups/census';
@@ -14,6 +15,7 @@ import { openStore, type SnapshotStore } from '../../src/backups/store';
 import type { SnapshotMetadata } from '../../src/shared/backups';
 import { requireEtcd, requireTool } from '../../src/tools/binaries';
 import { startTestEtcd } from '../support/etcd';
+import { waitUntil } from '../support/fleet';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 jest.setTimeout(120_000);
@@ -160,6 +162,49 @@ describe('talos-fleet snapshots', () => {
     expect(listed.length).toBeGreaterThanOrEqual(3);
     expect(listed.map((x) => x.id)).toEqual(expect.arrayContaining(['c1-20261201T030001Z-abcd', 'c1-20261201T030000Z-abcd']));
     expect(table).toContain('unverified');
+  });
+});
+
+/** An etcd-shaped snapshot of `mib` MiB (random 512-byte blocks and etcd's SHA-256 trailer), or one whose trailer is wrong. */
+function largeSnapshot(mib: number, trailer: 'valid' | 'wrong'): Buffer {
+  const body = randomBytes(mib * 1024 * 1024);
+  const sum = createHash('sha256').update(body).digest();
+  if (trailer === 'wrong') sum[0]! ^= 0xff;
+  return Buffer.concat([body, sum]);
+}
+
+describe('multipart uploads into S3', () => {
+  const client = () => new S3Client({ endpoint: s3.endpoint, region: s3.env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY } });
+
+  it('sends a snapshot larger than a part as parts (two part buffers reused), and a read-back verifies every byte', async () => {
+    const st = openStore(s3.url('multipart'));
+    const whole = largeSnapshot(12, 'valid');
+    // 1 MiB reads, as a stream delivers them: the parts are cut across them.
+    const source = Readable.from(Array.from({ length: Math.ceil(whole.length / (1 << 20)) }, (_, i) => whole.subarray(i << 20, (i + 1) << 20)));
+    const stored = await uploadSnapshot({ source, store: st, key: objectKey('c1', 'c1-large', 'none'), recipients: [recipient], compression: 'none', what: 'snapshot c1-large' });
+    expect(stored.bytes).toBe(whole.length);
+    expect(stored.sha256).toBe(createHash('sha256').update(whole).digest('hex'));
+    const head = await client().send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `multipart/${objectKey('c1', 'c1-large', 'none')}` }));
+    // A multipart ETag names its part count: 12 MiB and age's overhead in 5 MiB parts are 3.
+    expect(head.ETag).toMatch(/-3"$/);
+    expect(head.ContentLength).toBe(stored.storedBytes);
+    await readBack({ store: st, meta: { ...meta('c1-large', 'none', stored), object: objectKey('c1', 'c1-large', 'none') }, identity });
+  });
+
+  it('aborts the upload when the stream fails after its first parts were sent: no object, no unfinished upload left', async () => {
+    const st = openStore(s3.url('multipart-failed'));
+    const s3client = client();
+    const uploads = async () => (await s3client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: 'multipart-failed/' }))).Uploads ?? [];
+    const whole = largeSnapshot(12, 'valid');
+    // The node goes away mid-stream, once the store holds an unfinished upload with parts in it.
+    async function* failing(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 11; i++) yield whole.subarray(i << 20, (i + 1) << 20);
+      await waitUntil('the store to hold an unfinished upload', async () => (await uploads()).length === 1, 30_000);
+      throw new Error('the node went away mid-stream');
+    }
+    await expect(uploadSnapshot({ source: Readable.from(failing()), store: st, key: objectKey('c1', 'c1-cut', 'none'), recipients: [recipient], compression: 'none', what: 'snapshot c1-cut' })).rejects.toThrow('the node went away mid-stream');
+    expect(await st.list('c1/')).toEqual([]);
+    expect(await uploads()).toEqual([]);
   });
 });
 

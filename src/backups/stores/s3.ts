@@ -1,16 +1,8 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, type Readable } from 'node:stream';
-import { ByteCounter, SnapshotIntegrityError } from '../integrity';
+import { SnapshotIntegrityError } from '../integrity';
 import { StoreError, type SnapshotStore } from '../store';
-
-/**
- * Multipart part size (S3's minimum) and parts in flight. One at a time, the next one filling meanwhile: against
- * Versity Gateway on the same two cores, two in flight were slower (44-51 against 92-150 MB/s) and held 65-75 MiB
- * more memory instead of 10-20 (docs/benchmarks.md).
- */
-const PART_BYTES = 5 * 1024 * 1024;
-const QUEUE = 1;
+import { uploadObject } from './multipart';
 
 /** The `StoreError` an S3 or network failure means; messages carry the store's URL and S3's own words, never credentials. */
 function s3Error(err: unknown, what: string): StoreError {
@@ -33,8 +25,8 @@ function s3Error(err: unknown, what: string): StoreError {
 /**
  * An S3-compatible bucket (AWS, MinIO, Ceph, Versity Gateway). `s3://bucket/prefix?endpoint=http://host:port&region=r`:
  * a custom endpoint uses path-style addressing; credentials come from the SDK's default chain (environment,
- * `AWS_PROFILE`/`?profile=` in the shared files, instance roles). Uploads are multipart with bounded buffering,
- * aborted on failure, so no partial object is left.
+ * `AWS_PROFILE`/`?profile=` in the shared files, instance roles). Uploads are multipart with two reused part
+ * buffers (see uploadObject), aborted on failure, so no partial object is left.
  */
 export class S3Store implements SnapshotStore {
   readonly url: string;
@@ -68,17 +60,10 @@ export class S3Store implements SnapshotStore {
   }
 
   async upload(key: string, body: Readable): Promise<{ bytes: number }> {
-    const counted = new ByteCounter();
     let sourceError: unknown;
-    body.once('error', (err) => {
-      sourceError = err;
-      counted.destroy(err);
-    });
-    body.pipe(counted);
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: this.key(key), Body: counted }, partSize: PART_BYTES, queueSize: QUEUE, leavePartsOnError: false });
+    body.once('error', (err) => (sourceError = err));
     try {
-      await upload.done();
-      return { bytes: counted.bytes };
+      return await uploadObject({ client: this.client, bucket: this.bucket, key: this.key(key) }, body);
     } catch (err) {
       // The snapshot stream's own failure (a refused trailer, a lost node) is the cause, not S3.
       if (sourceError) throw sourceError as Error;
