@@ -35,7 +35,7 @@ export interface RunningStaticPod {
   configVersion: number;
   /** When its process started (RFC 3339), as the kubelet reports the container's start. */
   startedAt: string;
-  /** True while the component answers its health endpoint (the API server's /readyz is followed while it runs). */
+  /** Ready: each component once its health endpoint answered; the API server's /readyz is followed while it runs. */
   ready: boolean;
 }
 
