@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { etcdCall, etcdServices, type EtcdServiceClient } from '../etcd/services';
 import { FleetError } from '../errors';
 import type { SnapshotContent } from '../shared/backups';
 import { requireEtcd } from '../tools/binaries';
@@ -23,11 +23,6 @@ export const VOLATILE_PREFIXES = ['/registry/events/', '/registry/masterleases/'
 
 const PAGE = 1000;
 
-type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
-type ServiceClient = grpc.Client & Record<string, (req: unknown, options: grpc.CallOptions, cb: Callback<unknown>) => void>;
-const definitions = grpc.loadPackageDefinition(loadSync(join(__dirname, 'etcd-kv.proto'), { keepCase: true, longs: String, enums: String, defaults: true })) as unknown as {
-  etcdserverpb: Record<'KV' | 'Maintenance', new (address: string, creds: grpc.ChannelCredentials) => ServiceClient>;
-};
 
 interface RangeReply {
   header: { revision: string };
@@ -68,9 +63,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-function call<T>(client: ServiceClient, method: string, request: unknown, timeoutMs = 10_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => client[method]!.call(client, request, { deadline: Date.now() + timeoutMs }, (err, v) => (err ? reject(err) : resolve(v as T))));
-}
 
 /** What a census counted; `upTo` counts only keys created at or before that revision (see {@link censusOf}). */
 export interface Census extends SnapshotContent {
@@ -93,7 +85,7 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
   const peer = `http://127.0.0.1:${peerPort}`;
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   let etcd: ReturnType<typeof spawnGuarded> | undefined;
-  const clients: ServiceClient[] = [];
+  const clients: EtcdServiceClient[] = [];
   try {
     opts.heartbeat?.(`restoring the snapshot with etcdutl ${bins.version}`);
     await runGuarded(bins.etcdutl, ['snapshot', 'restore', snapshotFile, `--data-dir=${join(dir, 'data')}`, '--name=census', `--initial-cluster=census=${peer}`, `--initial-advertise-peer-urls=${peer}`], {});
@@ -103,14 +95,14 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
     let exited: string | undefined;
     void etcd.exited.then((e) => (exited = describeExit(e)));
     const address = `127.0.0.1:${clientPort}`;
-    const kv = new definitions.etcdserverpb.KV(address, grpc.credentials.createInsecure());
-    const maintenance = new definitions.etcdserverpb.Maintenance(address, grpc.credentials.createInsecure());
+    const kv = new etcdServices.KV(address, grpc.credentials.createInsecure());
+    const maintenance = new etcdServices.Maintenance(address, grpc.credentials.createInsecure());
     clients.push(kv, maintenance);
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (exited) throw new FleetError('census_failed', `the throwaway etcd ${bins.version} exited (${exited}): ${stderr.trim().split('\n').pop() ?? ''}`);
       opts.signal?.throwIfAborted();
-      const ok = await call(maintenance, 'Status', {}, 1_000).then(() => true, () => false);
+      const ok = await etcdCall(maintenance, 'Status', {}, 1_000).then(() => true, () => false);
       if (ok) break;
       if (Date.now() > deadline) throw new FleetError('census_failed', `the throwaway etcd ${bins.version} did not answer within 60 s`);
       await delay(100);
@@ -127,7 +119,7 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
     let from = Buffer.from([0]);
     for (;;) {
       opts.signal?.throwIfAborted();
-      const page = await call<RangeReply>(kv, 'Range', { key: from, range_end: Buffer.from([0]), limit: PAGE, keys_only: true, serializable: true, ...(revision ? { revision } : {}) }, 30_000);
+      const page = await etcdCall<RangeReply>(kv, 'Range', { key: from, range_end: Buffer.from([0]), limit: PAGE, keys_only: true, serializable: true, ...(revision ? { revision } : {}) }, 30_000);
       revision ||= Number(page.header.revision);
       for (const kv of page.kvs) {
         const key = kv.key.toString('utf8');
@@ -153,7 +145,7 @@ export async function censusOf(snapshotFile: string, line: EtcdLine, opts: { cre
     }
     const values: Record<string, Buffer> = {};
     for (const key of opts.readKeys ?? []) {
-      const got = await call<{ kvs: { value: Buffer }[] }>(kv, 'Range', { key: Buffer.from(key), serializable: true, revision }, 30_000);
+      const got = await etcdCall<{ kvs: { value: Buffer }[] }>(kv, 'Range', { key: Buffer.from(key), serializable: true, revision }, 30_000);
       if (got.kvs[0]) values[key] = got.kvs[0].value;
     }
     return {

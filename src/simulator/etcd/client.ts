@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { etcdCall, etcdServices, type EtcdServiceClient } from '../../etcd/services';
 import { FLOW_CONTROL_WINDOW_BYTES } from '../../talos/connection';
 
 /** An etcd member as the etcd cluster API reports it (IDs as decimal strings: they are uint64). */
@@ -31,20 +30,12 @@ export interface EtcdAlarmInfo {
   alarm: 'NONE' | 'NOSPACE' | 'CORRUPT';
 }
 
-type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
-type UnaryMethod = (req: unknown, options: grpc.CallOptions, cb: Callback<unknown>) => void;
-type ServiceClient = grpc.Client & Record<string, UnaryMethod>;
-
-// Loaded once: the simulator's own view of etcd's v3 API (a different API from Talos's, kept apart).
-const definitions = grpc.loadPackageDefinition(
-  loadSync(join(__dirname, 'rpc.proto'), { keepCase: true, longs: String, enums: String, defaults: true }),
-) as unknown as { etcdserverpb: Record<'KV' | 'Cluster' | 'Maintenance', new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => ServiceClient> };
 
 /** A small etcd v3 client for one member, used by simulated control planes to manage their real etcd. */
 export class EtcdClient {
-  private readonly kv: ServiceClient;
-  private readonly cluster: ServiceClient;
-  private readonly maintenance: ServiceClient;
+  private readonly kv: EtcdServiceClient;
+  private readonly cluster: EtcdServiceClient;
+  private readonly maintenance: EtcdServiceClient;
 
   constructor(
     /** `http://127.0.0.11:2379` */
@@ -55,19 +46,17 @@ export class EtcdClient {
     const creds = grpc.credentials.createInsecure();
     // A large receive window lets etcd stream a snapshot without waiting for window updates every 64 KiB.
     const options: grpc.ChannelOptions = { 'grpc.max_reconnect_backoff_ms': 1000, 'grpc.initial_reconnect_backoff_ms': 100, 'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES };
-    this.kv = new definitions.etcdserverpb.KV(address, creds, options);
-    this.cluster = new definitions.etcdserverpb.Cluster(address, creds, options);
-    this.maintenance = new definitions.etcdserverpb.Maintenance(address, creds, options);
+    this.kv = new etcdServices.KV(address, creds, options);
+    this.cluster = new etcdServices.Cluster(address, creds, options);
+    this.maintenance = new etcdServices.Maintenance(address, creds, options);
   }
 
   close(): void {
     for (const c of [this.kv, this.cluster, this.maintenance]) c.close();
   }
 
-  private call<T>(client: ServiceClient, method: string, request: unknown, timeoutMs = this.timeoutMs): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      client[method]!.call(client, request, { deadline: Date.now() + timeoutMs }, (err, value) => (err ? reject(err) : resolve(value as T)));
-    });
+  private call<T>(client: EtcdServiceClient, method: string, request: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    return etcdCall<T>(client, method, request, timeoutMs);
   }
 
   async memberList(): Promise<EtcdMemberInfo[]> {
