@@ -68,6 +68,28 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
     },
 
     /**
+     * Pulls a node's new images before anything changes, as upstream's upgrade-k8s does: the control plane's static
+     * pod images into the CRI namespace (`k8s.io`), the kubelet's into `system`, with MachineService.ImagePull. Pulling
+     * an image that is there is a no-op, so a retried attempt costs nothing; a node that does not serve the call is
+     * skipped, as upstream skips it.
+     */
+    async prePullImages(input: { cluster: string; node: string; images: { image: string; namespace: 'NS_CRI' | 'NS_SYSTEM' }[] }): Promise<{ detail: string }> {
+      const node = spec(input.cluster, input.node);
+      const client = deps.connector.cluster(input.cluster);
+      const pulled: string[] = [];
+      for (const { image, namespace } of input.images) {
+        try {
+          onlyValue(await client.legacyImagePull({ image, namespace }, { node: node.address }));
+        } catch (err) {
+          if (err instanceof FleetError && err.code === 'unimplemented') return { detail: `${node.name} does not serve ImagePull: pre-pull skipped` };
+          throw err;
+        }
+        pulled.push(image);
+      }
+      return { detail: `pre-pulled ${pulled.join(', ')}` };
+    },
+
+    /**
      * Gives one component on one node its new image: the node's config with only that image changed, applied with
      * NO_REBOOT. Sent once: a config that already names the image is not applied again. For a static pod it hands
      * back the pod's config version before the change, so the wait can tell the re-rendered pod from the old one.

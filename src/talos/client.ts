@@ -262,6 +262,15 @@ export class TalosClient implements TalosApi {
     return name;
   }
 
+  /**
+   * MachineService.ImagePull, on every Talos version (deprecated since 1.13, removal planned for 1.18): pulls `image`
+   * into the CRI containerd, namespace `system` (where the kubelet's image is looked up) or `k8s.io` (the control
+   * plane's static pods). upgrade-k8s pre-pulls with it, as upstream's does.
+   */
+  legacyImagePull(request: { image: string; namespace: 'NS_SYSTEM' | 'NS_CRI' }, target?: Target, options?: CallOptions): Promise<NodeResult<machine.LegacyImagePull>[]> {
+    return this.conn.unary(`${M}ImagePull`, { namespace: request.namespace, reference: request.image }, target, options);
+  }
+
   /** ImageService.List (Talos 1.13+): the images in a containerd instance. */
   async imageList(containerd: machine.ContainerdInstance, target: machine.OneNode, options?: CallOptions): Promise<machine.ImageListEntry[]> {
     const out: machine.ImageListEntry[] = [];

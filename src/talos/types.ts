@@ -37,6 +37,7 @@ export type { SequenceEvent__Output as SequenceEvent } from './generated/machine
 export type { ServiceInfo__Output as ServiceInfo } from './generated/machine/ServiceInfo';
 export type { ServiceList__Output as ServiceList } from './generated/machine/ServiceList';
 export type { ServiceRestart__Output as ServiceRestart } from './generated/machine/ServiceRestart';
+export type { ImagePull__Output as LegacyImagePull } from './generated/machine/ImagePull';
 export type { ServiceStart__Output as ServiceStart } from './generated/machine/ServiceStart';
 export type { ServiceStateEvent__Output as ServiceStateEvent } from './generated/machine/ServiceStateEvent';
 export type { ServiceStop__Output as ServiceStop } from './generated/machine/ServiceStop';

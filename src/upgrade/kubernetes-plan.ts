@@ -163,6 +163,7 @@ export function describeKubernetesPlan(plan: KubernetesUpgradePlan): string {
   const lines = [`upgrade Kubernetes of ${plan.cluster} from ${plan.from} to ${plan.to} in ${plan.steps.length} step(s), one at a time, no reboots:`];
   for (const [i, s] of plan.steps.entries()) lines.push(`  ${i + 1}. ${where(s.component, s.node)}: ${s.from} → ${s.image}`);
   if (plan.upToDate.length) lines.push(`already there: ${plan.upToDate.join(', ')}`);
-  lines.push('not done: image pre-pulls and the sync of the other bootstrap manifests (CoreDNS, flannel, RBAC)');
+  lines.push('first, every node pulls its new images (ImagePull), as upstream pre-pulls them');
+  lines.push('not done: the sync of the other bootstrap manifests (CoreDNS, flannel, RBAC)');
   return lines.join('\n');
 }

@@ -22,13 +22,26 @@ export interface UpgradeKubernetesResult {
   steps: KubernetesStepResult[];
 }
 
+/**
+ * What each node pulls before the upgrade starts (upstream's pre-pull): the new static pod images on control planes
+ * (CRI namespace) and the new kubelet image on every node (`system`), for the steps still to do.
+ */
+function prePulls(steps: KubernetesUpgradeStep[]): { node: string; images: { image: string; namespace: 'NS_CRI' | 'NS_SYSTEM' }[] }[] {
+  const byNode = new Map<string, { image: string; namespace: 'NS_CRI' | 'NS_SYSTEM' }[]>();
+  for (const s of steps) {
+    if (s.node === undefined || !(isStaticPod(s.component) || s.component === 'kubelet')) continue;
+    byNode.set(s.node, [...(byNode.get(s.node) ?? []), { image: s.image, namespace: s.component === 'kubelet' ? 'NS_SYSTEM' : 'NS_CRI' }]);
+  }
+  return [...byNode].map(([node, images]) => ({ node, images }));
+}
+
 /** What a step is about, for progress, gates and errors: `kube-apiserver on cp-1`, `the kube-proxy DaemonSet`. */
 const label = (s: KubernetesUpgradeStep) => (s.node ? `${s.component} on ${s.node}` : `the ${s.component} DaemonSet`);
 
 /**
  * A Kubernetes upgrade (`upgrade-k8s`, talos-ops.md §3), one minor at a time, no reboots: plan (refused before any
  * change when the path skips a minor, downgrades, or a node's Talos does not support the target), health, start
- * gate; then in upstream's order every control plane's kube-apiserver, then kube-controller-manager, then
+ * gate; the new images pulled on every node; then in upstream's order every control plane's kube-apiserver, then kube-controller-manager, then
  * kube-scheduler (each node's config patched with NO_REBOOT, then its re-rendered static pod awaited), kube-proxy in
  * every control plane's config and its DaemonSet, and each node's kubelet (its Node on the new version). Each step is
  * atomic; a failed one stops the run at a decision gate (retry, skip, abort). A re-run plans only what is left.
@@ -94,6 +107,14 @@ export async function upgradeKubernetes(input: UpgradeKubernetesInput): Promise<
       await run.waitFor('preflight health', undefined, t.healthTimeoutMs, t.pollIntervalMs, () => checks.checkClusterHealth({ cluster, windowMs: t.checkWindowMs }));
       run.phase('approval', 'waiting for approval to start');
       await run.approval('start', describeKubernetesPlan(plan));
+
+      run.phase('pre-pull', `pulling the new images on every node before any change`);
+      await Promise.all(
+        prePulls(plan.steps).map(async ({ node, images }) => {
+          run.node(node, 'working', `pre-pulling ${images.map((i) => i.image).join(', ')}`);
+          run.node(node, 'pending', (await acts.prePullImages({ cluster, node, images })).detail);
+        }),
+      );
 
       for (const [i, step] of plan.steps.entries()) {
         if (i === 0 || plan.steps[i - 1]!.component !== step.component) run.phase(step.component, `upgrading ${step.component} to ${plan.to}`);

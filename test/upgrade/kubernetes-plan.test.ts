@@ -108,6 +108,7 @@ describe('the Kubernetes upgrade planner', () => {
     expect(text).toMatch(/^upgrade Kubernetes of prod from 1\.33\.6 to 1\.34\.1 in 7 step\(s\)/);
     expect(text).toContain('  1. kube-apiserver on cp-1: 1.33.6 → registry.k8s.io/kube-apiserver:v1.34.1');
     expect(text).toContain('  5. the kube-proxy DaemonSet: 1.33.6 → registry.k8s.io/kube-proxy:v1.34.1');
-    expect(text).toContain('not done: image pre-pulls');
+    expect(text).toContain('first, every node pulls its new images');
+    expect(text).toContain('not done: the sync of the other bootstrap manifests');
   });
 });

@@ -61,6 +61,11 @@ const applies = (since: number) =>
     .nodes()
     .flatMap((n) => n.record.filter((r) => r.method === 'ApplyConfiguration' && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome, mode: r.details.mode })))
     .sort((a, b) => a.at - b.at);
+const pulls = (since: number) =>
+  fleet()
+    .nodes()
+    .flatMap((n) => n.record.filter((r) => r.method === 'ImagePull' && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome, image: String(r.details.image), namespace: String(r.details.namespace) })))
+    .sort((a, b) => a.at - b.at);
 const start = (toVersion: string, requester = 'alice', timing = TIMING) =>
   startMutatingRun(client, settings, { operation: 'upgrade-k8s', cluster: 'prod', requester, args: [{ cluster: 'prod', requester, toVersion, timing } satisfies UpgradeKubernetesInput], summary: `upgrade Kubernetes of prod to ${toVersion}` });
 const failureOf = (run: Awaited<ReturnType<typeof start>>) =>
@@ -171,6 +176,17 @@ describe('the Kubernetes upgrade (upgrade-k8s) of a cluster with a real control 
     expect(proxy.status!.updatedNumberScheduled).toBe(3);
     // No node rebooted.
     expect(fleet().nodes().flatMap((n) => n.record.filter((r) => Date.parse(r.at) >= since && ['Reboot', 'Upgrade'].includes(r.method)))).toEqual([]);
+    // Every new image was pulled on its node before the first config changed, as upstream pre-pulls: the static
+    // pods' images into k8s.io on the control planes, the kubelet's into system everywhere; each once.
+    const pulled = pulls(since);
+    expect(pulled.map((p) => `${p.node} ${p.namespace} ${p.image}`).sort()).toEqual(
+      [
+        ...['cp-1', 'cp-2'].flatMap((cp) => ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((component) => `${cp} NS_CRI registry.k8s.io/${component}:v${TO}`)),
+        ...['cp-1', 'cp-2', 'w-1'].map((node) => `${node} NS_SYSTEM ghcr.io/siderolabs/kubelet:v${TO}`),
+      ].sort(),
+    );
+    expect(pulled.every((p) => p.outcome === 'ok' && p.at < calls[0]!.at)).toBe(true);
+    for (const node of ['cp-1', 'cp-2', 'w-1']) expect(fleet().node(node).images.has({ driver: 'CRI', namespace: 'NS_SYSTEM' }, `ghcr.io/siderolabs/kubelet:v${TO}`)).toBe(true);
   });
 
   it('changes nothing when run again (from the CLI, `upgrade-k8s --wait`): the plan lists nothing to do and the run says so', async () => {
@@ -184,6 +200,7 @@ describe('the Kubernetes upgrade (upgrade-k8s) of a cluster with a real control 
     expect(progress.status).toBe('completed');
     expect(progress.gates).toEqual([]);
     expect(applies(since)).toEqual([]);
+    expect(pulls(since)).toEqual([]);
   });
 
   it('refuses a target that the nodes\' Talos does not support, naming each node and its Talos, before any node is touched', async () => {

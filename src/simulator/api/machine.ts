@@ -134,6 +134,16 @@ export const machineHandlers: Record<string, Impl> = {
 
   Hostname: { unary: async (_req, { node }) => one({ hostname: node.hostname }) },
 
+  // The legacy pull, into the CRI containerd: `k8s.io` or `system` (upstream refuses any other namespace).
+  ImagePull: {
+    details: (req: { namespace: string; reference: string }) => ({ image: req.reference, namespace: req.namespace }),
+    unary: async (req: { namespace: string; reference: string }, { node }) => {
+      if (req.namespace !== 'NS_CRI' && req.namespace !== 'NS_SYSTEM') throw new GrpcError(Code.INVALID_ARGUMENT, `invalid namespace ${req.namespace}`);
+      node.images.pull({ driver: 'CRI', namespace: req.namespace }, req.reference);
+      return one({});
+    },
+  },
+
   Memory: {
     unary: async (_req, { node }) => {
       const total = node.role === 'controlplane' ? 4 * 1024 * 1024 : 2 * 1024 * 1024;

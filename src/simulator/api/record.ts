@@ -27,6 +27,7 @@ const MUTATING = [
   'EtcdDefragment',
   'GenerateClientConfiguration',
   'Kubeconfig',
+  'ImagePull',
 ].map((m) => `/machine.MachineService/${m}`).concat([
   '/machine.ImageService/Pull',
   '/machine.ImageService/Remove',

@@ -54,6 +54,9 @@ import type { GenerateClientConfigurationRequest as _machine_GenerateClientConfi
 import type { GenerateClientConfigurationResponse as _machine_GenerateClientConfigurationResponse, GenerateClientConfigurationResponse__Output as _machine_GenerateClientConfigurationResponse__Output } from './machine/GenerateClientConfigurationResponse';
 import type { Hostname as _machine_Hostname, Hostname__Output as _machine_Hostname__Output } from './machine/Hostname';
 import type { HostnameResponse as _machine_HostnameResponse, HostnameResponse__Output as _machine_HostnameResponse__Output } from './machine/HostnameResponse';
+import type { ImagePull as _machine_ImagePull, ImagePull__Output as _machine_ImagePull__Output } from './machine/ImagePull';
+import type { ImagePullRequest as _machine_ImagePullRequest, ImagePullRequest__Output as _machine_ImagePullRequest__Output } from './machine/ImagePullRequest';
+import type { ImagePullResponse as _machine_ImagePullResponse, ImagePullResponse__Output as _machine_ImagePullResponse__Output } from './machine/ImagePullResponse';
 import type { LoadAvg as _machine_LoadAvg, LoadAvg__Output as _machine_LoadAvg__Output } from './machine/LoadAvg';
 import type { LoadAvgResponse as _machine_LoadAvgResponse, LoadAvgResponse__Output as _machine_LoadAvgResponse__Output } from './machine/LoadAvgResponse';
 import type { LogsRequest as _machine_LogsRequest, LogsRequest__Output as _machine_LogsRequest__Output } from './machine/LogsRequest';
@@ -173,6 +176,9 @@ export interface ProtoGrpcType {
     GenerateClientConfigurationResponse: MessageTypeDefinition<_machine_GenerateClientConfigurationResponse, _machine_GenerateClientConfigurationResponse__Output>
     Hostname: MessageTypeDefinition<_machine_Hostname, _machine_Hostname__Output>
     HostnameResponse: MessageTypeDefinition<_machine_HostnameResponse, _machine_HostnameResponse__Output>
+    ImagePull: MessageTypeDefinition<_machine_ImagePull, _machine_ImagePull__Output>
+    ImagePullRequest: MessageTypeDefinition<_machine_ImagePullRequest, _machine_ImagePullRequest__Output>
+    ImagePullResponse: MessageTypeDefinition<_machine_ImagePullResponse, _machine_ImagePullResponse__Output>
     LoadAvg: MessageTypeDefinition<_machine_LoadAvg, _machine_LoadAvg__Output>
     LoadAvgResponse: MessageTypeDefinition<_machine_LoadAvgResponse, _machine_LoadAvgResponse__Output>
     LogsRequest: MessageTypeDefinition<_machine_LogsRequest, _machine_LogsRequest__Output>
