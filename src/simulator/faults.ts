@@ -1,7 +1,7 @@
 import { FleetError } from '../errors';
 
 /** Faults that can be injected into a node (`talos-fleet sim fault NODE FAULT`, or `SimulatedFleet.fault()`). */
-export const FAULTS = ['down', 'up', 'upgrade-fails-to-boot', 'upgrade-hangs', 'etcd-unhealthy', 'etcd-healthy', 'slow-reboot', 'clear'] as const;
+export const FAULTS = ['down', 'up', 'upgrade-fails-to-boot', 'upgrade-hangs', 'installer-fails', 'etcd-unhealthy', 'etcd-healthy', 'slow-reboot', 'clear'] as const;
 /** One of {@link FAULTS}. */
 export type FaultName = (typeof FAULTS)[number];
 
@@ -22,6 +22,8 @@ export interface NodeFaults {
   upgradeFailsToBoot: boolean;
   /** The next upgrade never comes back: the node goes dark during the install. */
   upgradeHangs: boolean;
+  /** The next LifecycleService.Upgrade's installer fails (1.13+): it exits non-zero and the node keeps its version. */
+  installerFails: boolean;
   /** Reboots take this many times longer. */
   slowRebootFactor: number;
   /** The power is cut the next time the node reaches this point (`down@POINT`). */

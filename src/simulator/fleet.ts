@@ -361,6 +361,9 @@ export class SimulatedFleet implements FleetView {
       case 'upgrade-hangs':
         node.faults.upgradeHangs = true;
         return;
+      case 'installer-fails':
+        node.faults.installerFails = true;
+        return;
       case 'etcd-unhealthy':
         if (!node.etcd?.process.running) throw new FleetError('invalid_fault', `node ${node.name} runs no etcd member to make unhealthy`);
         node.etcd.process.freeze();
@@ -372,7 +375,7 @@ export class SimulatedFleet implements FleetView {
         node.faults.slowRebootFactor = spec.factor ?? 10;
         return;
       case 'clear':
-        Object.assign(node.faults, { upgradeFailsToBoot: false, upgradeHangs: false, slowRebootFactor: 1, powerCutAt: undefined });
+        Object.assign(node.faults, { upgradeFailsToBoot: false, upgradeHangs: false, installerFails: false, slowRebootFactor: 1, powerCutAt: undefined });
         node.etcd?.process.thaw();
         return;
     }

@@ -91,7 +91,7 @@ export class SimulatedNode {
   readonly logs = new Map<string, LogBuffer>();
   readonly kernelLog = new LogBuffer();
   readonly record: MutationRecord[] = [];
-  readonly faults: NodeFaults = { upgradeFailsToBoot: false, upgradeHangs: false, slowRebootFactor: 1 };
+  readonly faults: NodeFaults = { upgradeFailsToBoot: false, upgradeHangs: false, installerFails: false, slowRebootFactor: 1 };
   readonly etcd?: EtcdService;
   /** The 1.14 unattended install's status (UnattendedInstallStatus), once one started. */
   unattended?: { image: string; phase: UnattendedPhase; error: string };

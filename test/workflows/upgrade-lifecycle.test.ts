@@ -75,7 +75,38 @@ function watchCluster(): { stop: () => { fewestReady: number; worst: string; cor
   return { stop: () => (clearInterval(timer), { fewestReady, worst, cordons, samples }) };
 }
 
+const calls = (method: string, since: number) =>
+  c.t.fleet
+    .nodes()
+    .flatMap((n) => n.record.filter((r) => r.method === method && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome })))
+    .sort((a, b) => a.at - b.at);
+
 describe('the rolling Talos upgrade on 1.14 (ImageService.Pull, LifecycleService.Upgrade, client-side drain, Reboot)', () => {
+  it('stops at a decision gate without a rollback when the installer fails, before any drain or reboot, and touches no further node', async () => {
+    // Whichever control plane goes first: its installer fails (1.14's exit code 7, the install step).
+    for (const cp of ['cp-1', 'cp-2', 'cp-3']) await c.t.fleet.fault(cp, 'installer-fails');
+    const since = Date.now();
+    const requester = 'alice';
+    const run = await startMutatingRun(client, settings, { operation: 'upgrade', cluster: 'edge', requester, args: [{ cluster: 'edge', requester, toVersion: 'v1.14.1', timing: TIMING } satisfies UpgradeClusterInput], summary: 'upgrade edge to v1.14.1' });
+    await waitUntil('the start gate', async () => (await runProgress(client, run.ref)).gate?.name === 'start', 120_000);
+    await decide(client, run.ref, { choice: 'approve', user: 'bob' });
+    await waitUntil('the decision gate', async () => (await runProgress(client, run.ref)).gate?.kind === 'decision', 120_000);
+    const open = (await runProgress(client, run.ref)).gate!;
+    expect(open.summary).toMatch(/installer on node .* exited with code 7 \(install\): error: installing the bootloader/);
+    // Nothing to roll back: the node never rebooted into anything new.
+    expect(open.choices).toEqual(['retry', 'skip', 'abort']);
+    const failed = open.node!;
+    expect(calls('LifecycleService.Upgrade', since).map((r) => r.node)).toEqual([failed]);
+    expect(calls('Reboot', since)).toEqual([]);
+    expect((await k8s.core.readNode({ name: failed })).spec?.unschedulable).toBeFalsy();
+    await decide(client, run.ref, { gate: open.name, choice: 'abort', user: 'alice' });
+    await expect(run.handle.result()).rejects.toThrow();
+    expect((await runProgress(client, run.ref)).status).toBe('aborted');
+    expect(calls('LifecycleService.Upgrade', since).map((r) => r.node)).toEqual([failed]);
+    expect(c.t.fleet.nodes().map((n) => n.version)).toEqual(c.t.fleet.nodes().map(() => 'v1.14.0'));
+    for (const cp of ['cp-1', 'cp-2', 'cp-3']) await c.t.fleet.fault(cp, 'clear');
+  });
+
   it('pulls, installs, drains, reboots and uncordons each node exactly once, one at a time, and the PodDisruptionBudget holds throughout', async () => {
     await k8s.policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { minAvailable: 3, selector: { matchLabels: APP } } } });
     await k8s.apps.createNamespacedDeployment({

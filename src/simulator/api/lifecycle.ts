@@ -15,7 +15,7 @@ interface LifecycleRequest {
 }
 
 /** Exit codes of the 1.14 installer's classes (talos-lines.md §1.1); the installer of an older minor exits 1 on any failure. */
-const EXIT = { unsupported: 3, invalidInput: 2 } as const;
+const EXIT = { unsupported: 3, invalidInput: 2, install: 7 } as const;
 
 /** Nodes running an install or upgrade: upstream holds a process-wide TryLock for it. */
 const busy = new WeakSet<SimulatedNode>();
@@ -79,6 +79,13 @@ export function lifecycleHandlers(clock: SimClock): Record<string, Impl> {
         await send(progressLine(`installing Talos ${target} to the ${install ? 'system disk' : 'other boot slot'}`));
         await clock.sleep(clock.timings.upgradeInstallMs, 1, ctx.signal);
         node.assertRunning(install ? 'Install' : 'Upgrade');
+        if (!install && node.faults.installerFails) {
+          // The `installer-fails` fault: the install step fails; the other slot is not written, the node runs on.
+          node.faults.installerFails = false;
+          await send(progressLine('error: installing the bootloader to the other boot slot failed: input/output error'));
+          await send(progressExit(exitCode(target, 'install')));
+          return;
+        }
         node.writeBootSlot(target);
         await send(progressLine(`${install ? 'installation' : 'upgrade'} of Talos ${target} complete; reboot to use it`));
         await send(progressExit(0));
