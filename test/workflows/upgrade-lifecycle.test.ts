@@ -107,6 +107,55 @@ describe('the rolling Talos upgrade on 1.14 (ImageService.Pull, LifecycleService
     for (const cp of ['cp-1', 'cp-2', 'cp-3']) await c.t.fleet.fault(cp, 'clear');
   });
 
+  it('stops at a decision gate when a PodDisruptionBudget blocks the drain past its timeout, uncordons the node again and reboots nothing', async () => {
+    // One pod on every control plane that its budget never lets go.
+    const pinned = { app: 'pinned' };
+    await k8s.policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'pinned' }, spec: { minAvailable: 3, selector: { matchLabels: pinned } } } });
+    await k8s.apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'pinned' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: pinned },
+          template: {
+            metadata: { labels: pinned },
+            spec: {
+              nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
+              tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+              affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: pinned }, topologyKey: 'kubernetes.io/hostname' }] } },
+              containers: [{ name: 'pinned', image: 'nginx:1.27' }],
+            },
+          },
+        },
+      },
+    });
+    await waitUntil('3 pinned pods Ready', async () => (await k8s.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=pinned' })).items.filter(ready).length === 3, 60_000);
+    try {
+      const since = Date.now();
+      const requester = 'alice';
+      const run = await startMutatingRun(client, settings, { operation: 'upgrade', cluster: 'edge', requester, args: [{ cluster: 'edge', requester, toVersion: 'v1.14.1', timing: { ...TIMING, drainTimeoutMs: 8_000 } } satisfies UpgradeClusterInput], summary: 'upgrade edge to v1.14.1' });
+      await waitUntil('the start gate', async () => (await runProgress(client, run.ref)).gate?.name === 'start', 120_000);
+      await decide(client, run.ref, { choice: 'approve', user: 'bob' });
+      await waitUntil('the decision gate', async () => (await runProgress(client, run.ref)).gate?.kind === 'decision', 120_000);
+      const open = (await runProgress(client, run.ref)).gate!;
+      const blocked = open.node!;
+      expect(open.summary).toMatch(/the drain of .* failed/);
+      expect(open.choices).toEqual(['retry', 'skip', 'abort']);
+      // Drained as far as the budget allowed, then given back to the scheduler; no reboot, no further node.
+      expect((await k8s.core.readNode({ name: blocked })).spec?.unschedulable).toBeFalsy();
+      expect(calls('Reboot', since)).toEqual([]);
+      expect(calls('LifecycleService.Upgrade', since).map((r) => r.node)).toEqual([blocked]);
+      await decide(client, run.ref, { gate: open.name, choice: 'abort', user: 'alice' });
+      await expect(run.handle.result()).rejects.toThrow();
+      expect(c.t.fleet.nodes().map((n) => n.version)).toEqual(c.t.fleet.nodes().map(() => 'v1.14.0'));
+    } finally {
+      await k8s.apps.deleteNamespacedDeployment({ name: 'pinned', namespace: 'default' });
+      await k8s.policy.deleteNamespacedPodDisruptionBudget({ name: 'pinned', namespace: 'default' });
+      await waitUntil('the pinned pods to be gone', async () => (await k8s.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=pinned' })).items.length === 0, 60_000);
+    }
+  });
+
   it('pulls, installs, drains, reboots and uncordons each node exactly once, one at a time, and the PodDisruptionBudget holds throughout', async () => {
     await k8s.policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { minAvailable: 3, selector: { matchLabels: APP } } } });
     await k8s.apps.createNamespacedDeployment({
