@@ -116,15 +116,17 @@ export async function upgradeCluster(input: UpgradeClusterInput): Promise<Upgrad
    */
   const installDrainReboot = async (step: PlannedNodeUpgrade, before: Prepared['before']): Promise<void> => {
     const node = step.node;
-    const failed = (what: string) => (err: unknown) => {
-      throw new NodeFailure(node, what, `${what} of ${node} failed: ${causeMessage(err)}`, false);
+    const failed = (what: string, installed = false) => (err: unknown) => {
+      // After the installer, the other boot slot holds the target: whoever reboots the node next boots it.
+      const note = installed ? `; ${node} still runs ${before.version}, with ${step.to} installed in its other boot slot: its next reboot boots ${step.to}` : '';
+      throw new NodeFailure(node, what, `${what} of ${node} failed: ${causeMessage(err)}${note}`, false);
     };
     run.node(node, 'working', `pulling ${step.image}`);
     await long.pullInstaller({ cluster, node, image: step.image, timeoutMs: t.activityTimeoutMs }).catch(failed('the installer pull'));
     run.node(node, 'working', 'running the installer');
     run.node(node, 'working', (await long.runInstaller({ cluster, node, image: step.image, to: step.to, before, timeoutMs: t.activityTimeoutMs }).catch(failed('the install'))).detail);
     run.node(node, 'working', 'draining its Node');
-    run.node(node, 'working', (await long.drainForUpgrade({ cluster, node, timeoutMs: t.drainTimeoutMs, retryMs: t.pollIntervalMs }).catch(failed('the drain'))).detail);
+    run.node(node, 'working', (await long.drainForUpgrade({ cluster, node, timeoutMs: t.drainTimeoutMs, retryMs: t.pollIntervalMs }).catch(failed('the drain', true))).detail);
     run.node(node, 'working', (await acts.rebootForUpgrade({ cluster, node, before })).detail);
   };
 
