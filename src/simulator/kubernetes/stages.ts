@@ -16,13 +16,14 @@ export const START_DELAY_ANNOTATION = 'pod-ready.stage.kwok.x-k8s.io/delay';
 export function podStages(containerStartMs: number, timeScale: number): string {
   const stage = (name: string, selector: string, next: string, delay = '') =>
     `apiVersion: kwok.x-k8s.io/v1alpha1\nkind: Stage\nmetadata:\n  name: ${name}\nspec:\n  resourceRef:\n    apiGroup: v1\n    kind: Pod\n  selector:\n    matchExpressions:\n${selector}${delay}  next:\n${next}`;
-  const notDeleting = `    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n    - key: '.metadata.annotations["kubernetes.io/config.mirror"]'\n      operator: 'DoesNotExist'\n`;
+  // Pods that are not being deleted and are not mirror pods (the simulator posts those itself).
+  const live = `    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n    - key: '.metadata.annotations["kubernetes.io/config.mirror"]'\n      operator: 'DoesNotExist'\n`;
   const notReady = `    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'\n      operator: 'In'\n      values:\n      - 'False'\n`;
   // kwok's own annotation (a Go duration, real time) lets a pod's containers take longer to start than the default.
   const startDelay = `  delay:\n    durationMilliseconds: ${Math.max(0, Math.round(containerStartMs))}\n    durationFrom:\n      expressionFrom: '.metadata.annotations["${START_DELAY_ANNOTATION}"]'\n`;
   const created = stage(
     'pod-create',
-    `${notDeleting}    - key: '.status.podIP'\n      operator: 'DoesNotExist'\n`,
+    `${live}    - key: '.status.podIP'\n      operator: 'DoesNotExist'\n`,
     `    statusTemplate: |
       {{ $now := Now }}
       conditions:
@@ -55,7 +56,7 @@ export function podStages(containerStartMs: number, timeScale: number): string {
   );
   const running = stage(
     'pod-ready',
-    `${notDeleting}    - key: '.status.phase'\n      operator: 'In'\n      values:\n      - 'Pending'\n    - key: '.status.podIP'\n      operator: 'Exists'\n`,
+    `${live}    - key: '.status.phase'\n      operator: 'In'\n      values:\n      - 'Pending'\n    - key: '.status.podIP'\n      operator: 'Exists'\n`,
     `    statusTemplate: |
       {{ $now := Now }}
       conditions:
@@ -97,7 +98,7 @@ export function podStages(containerStartMs: number, timeScale: number): string {
   // A running pod the node controller marked not Ready: its containers ran on, and are reported Ready again.
   const readyAgain = stage(
     'pod-ready-again',
-    `${notDeleting}    - key: '.status.phase'\n      operator: 'In'\n      values:\n      - 'Running'\n${notReady}`,
+    `${live}    - key: '.status.phase'\n      operator: 'In'\n      values:\n      - 'Running'\n${notReady}`,
     `    statusTemplate: |
       {{ $now := Now }}
       conditions:
