@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describeExit, runGuarded, spawnGuarded } from '../../tools/children';
 import { EtcdClient } from './client';
@@ -24,6 +24,29 @@ export interface EtcdProcessOptions {
 
 /** Flags Talos sets itself and does not let `extraArgs` replace. */
 const MANAGED_FLAGS = new Set(['name', 'data-dir', 'listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls', 'initial-cluster', 'initial-cluster-state', 'initial-cluster-token', 'logger', 'log-outputs']);
+
+/**
+ * The user's `extraArgs` as the simulated node passes them, kept on loopback: a URL flag (`listen-metrics-urls`)
+ * naming the unspecified address (`0.0.0.0`, `[::]`: every interface of a real node) listens on the node's own
+ * loopback address instead, and one naming an address off loopback is left out, with a line in etcd's log saying so.
+ * The simulated fleet never listens beyond 127.0.0.0/8.
+ */
+export function loopbackExtraArgs(extra: Record<string, string>, address: string): { args: string[]; dropped: string[] } {
+  const args: string[] = [];
+  const dropped: string[] = [];
+  for (const [flag, value] of Object.entries(extra)) {
+    if (MANAGED_FLAGS.has(flag)) continue;
+    if (!flag.endsWith('-urls')) {
+      args.push(`--${flag}=${value}`);
+      continue;
+    }
+    const urls = value.split(',').map((u) => u.trim().replace(/^(\w+:\/\/)(0\.0\.0\.0|\[::\])(?=[:/]|$)/, `$1${address}`));
+    const offLoopback = urls.filter((u) => !/^\w+:\/\/127\.\d+\.\d+\.\d+(?=[:/]|$)/.test(u));
+    if (offLoopback.length) dropped.push(`--${flag}=${value} (${offLoopback.join(', ')} is not on loopback)`);
+    else args.push(`--${flag}=${urls.join(',')}`);
+  }
+  return { args, dropped };
+}
 
 /** Raised when etcd does not come up; says why (etcd's own fatal error when it logged one). */
 export class EtcdStartError extends Error {}
@@ -125,6 +148,8 @@ export class EtcdProcess {
     mkdirSync(dirname(o.logFile), { recursive: true });
     const logOffset = existsSync(o.logFile) ? statSync(o.logFile).size : 0;
     const log = openSync(o.logFile, 'a');
+    const extra = loopbackExtraArgs(o.extraArgs?.() ?? {}, o.address);
+    for (const d of extra.dropped) writeSync(log, `talos-fleet simulator: left out etcd extraArgs ${d}: the simulated fleet listens on loopback only\n`);
     let guarded;
     try {
       guarded = spawnGuarded(
@@ -141,9 +166,7 @@ export class EtcdProcess {
           `--initial-cluster-token=${init.clusterToken}`,
           '--logger=zap',
           '--log-outputs=stderr',
-          ...Object.entries(o.extraArgs?.() ?? {})
-            .filter(([flag]) => !MANAGED_FLAGS.has(flag))
-            .map(([flag, value]) => `--${flag}=${value}`),
+          ...extra.args,
         ],
         { stdio: ['ignore', log, log] },
       );
