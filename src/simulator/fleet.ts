@@ -80,6 +80,15 @@ export interface NodeStatus {
   record: SimulatedNode['record'];
 }
 
+/** One recorded call, with its node: see {@link SimulatedFleet.calls}. */
+export interface FleetCall {
+  node: string;
+  /** When the node received it, ms since the epoch. */
+  at: number;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
 export const DEFAULT_TALOS_VERSION = 'v1.10.9';
 
 /** kube-apiserver, kube-controller-manager, kube-scheduler and kwok as provisioned (or the user's own). */
@@ -209,6 +218,16 @@ export class SimulatedFleet implements FleetView {
 
   nodes(): SimulatedNode[] {
     return [...this.byName.values()];
+  }
+
+  /**
+   * Every node's recorded calls of `method` received at or after `since` (ms since the epoch), oldest first: what
+   * exactly-once and ordering claims are checked against.
+   */
+  calls(method: string, since = 0): FleetCall[] {
+    return this.nodes()
+      .flatMap((n) => n.record.filter((r) => r.method === method && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome, details: r.details })))
+      .sort((a, b) => a.at - b.at);
   }
 
   /** A node by name, address or hostname. */

@@ -89,7 +89,7 @@ async function outcome(ref: string, ms = 120_000): Promise<string> {
 
 const statusOf = (ref: string) => fake.channelMessages(CHANNEL).find((m) => messageText(m).includes(ref));
 const gateIn = (status: FakeMessage, name: RegExp) => fake.thread(CHANNEL, status.ts).find((m) => name.test(m.versions[0]!.text));
-const calls = (method: string, since: number) => c.t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === method && Date.parse(r.at) >= since).map(() => n.name));
+const calls = (method: string, since: number) => c.t.fleet.calls(method, since).map((r) => r.node);
 
 describe('upgrades from Slack', () => {
   it('/fleet plan upgrade shows the plan from the worker and starts nothing', async () => {

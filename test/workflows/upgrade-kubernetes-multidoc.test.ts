@@ -40,7 +40,7 @@ describe('the Kubernetes upgrade of a Talos 1.14 cluster (Kube*Config documents)
     const run = await startMutatingRun(client, settings, { operation: 'upgrade-k8s', cluster: 'prod', requester: 'alice', args: [{ cluster: 'prod', requester: 'alice', toVersion: TO, timing: TIMING } satisfies UpgradeKubernetesInput], summary: 'upgrade-k8s' });
     const result = (await run.handle.result()) as UpgradeKubernetesResult;
     expect(result.steps.map((s) => `${s.component}@${s.node ?? 'daemonset'}`)).toEqual(['kube-apiserver@cp-1', 'kube-controller-manager@cp-1', 'kube-scheduler@cp-1', 'kube-proxy@cp-1', 'kube-proxy@daemonset', 'kubelet@cp-1', 'kubelet@w-1']);
-    const calls = c.t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === 'ApplyConfiguration' && Date.parse(r.at) >= since).map((r) => `${n.name} ${r.outcome}`));
+    const calls = c.t.fleet.calls('ApplyConfiguration', since).map((r) => `${r.node} ${r.outcome}`);
     expect(calls.sort()).toEqual(['cp-1 ok', 'cp-1 ok', 'cp-1 ok', 'cp-1 ok', 'cp-1 ok', 'w-1 ok']);
     for (const n of c.t.fleet.nodes()) {
       const yaml = n.config!.yaml;

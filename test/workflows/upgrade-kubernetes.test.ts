@@ -56,16 +56,8 @@ afterAll(async () => {
 });
 
 const fleet = () => c.t.fleet;
-const applies = (since: number) =>
-  fleet()
-    .nodes()
-    .flatMap((n) => n.record.filter((r) => r.method === 'ApplyConfiguration' && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome, mode: r.details.mode })))
-    .sort((a, b) => a.at - b.at);
-const pulls = (since: number) =>
-  fleet()
-    .nodes()
-    .flatMap((n) => n.record.filter((r) => r.method === 'ImagePull' && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome, image: String(r.details.image), namespace: String(r.details.namespace) })))
-    .sort((a, b) => a.at - b.at);
+const applies = (since: number) => fleet().calls('ApplyConfiguration', since).map((r) => ({ node: r.node, at: r.at, outcome: r.outcome, mode: r.details.mode }));
+const pulls = (since: number) => fleet().calls('ImagePull', since).map((r) => ({ node: r.node, at: r.at, outcome: r.outcome, image: String(r.details.image), namespace: String(r.details.namespace) }));
 const start = (toVersion: string, requester = 'alice', timing = TIMING) =>
   startMutatingRun(client, settings, { operation: 'upgrade-k8s', cluster: 'prod', requester, args: [{ cluster: 'prod', requester, toVersion, timing } satisfies UpgradeKubernetesInput], summary: `upgrade Kubernetes of prod to ${toVersion}` });
 const failureOf = (run: Awaited<ReturnType<typeof start>>) =>
@@ -175,7 +167,7 @@ describe('the Kubernetes upgrade (upgrade-k8s) of a cluster with a real control 
     expect(proxy.spec!.template.spec!.containers[0]!.image).toBe(`registry.k8s.io/kube-proxy:v${TO}`);
     expect(proxy.status!.updatedNumberScheduled).toBe(3);
     // No node rebooted.
-    expect(fleet().nodes().flatMap((n) => n.record.filter((r) => Date.parse(r.at) >= since && ['Reboot', 'Upgrade'].includes(r.method)))).toEqual([]);
+    expect([...fleet().calls('Reboot', since), ...fleet().calls('Upgrade', since)]).toEqual([]);
     // Every new image was pulled on its node before the first config changed, as upstream pre-pulls: the static
     // pods' images into k8s.io on the control planes, the kubelet's into system everywhere; each once.
     const pulled = pulls(since);

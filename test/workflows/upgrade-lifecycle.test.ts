@@ -75,11 +75,7 @@ function watchCluster(): { stop: () => { fewestReady: number; worst: string; cor
   return { stop: () => (clearInterval(timer), { fewestReady, worst, cordons, samples }) };
 }
 
-const calls = (method: string, since: number) =>
-  c.t.fleet
-    .nodes()
-    .flatMap((n) => n.record.filter((r) => r.method === method && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome })))
-    .sort((a, b) => a.at - b.at);
+const calls = (method: string, since: number) => c.t.fleet.calls(method, since);
 
 describe('the rolling Talos upgrade on 1.14 (ImageService.Pull, LifecycleService.Upgrade, client-side drain, Reboot)', () => {
   it('stops at a decision gate without a rollback when the installer fails, before any drain or reboot, and touches no further node', async () => {
@@ -174,11 +170,7 @@ describe('the rolling Talos upgrade on 1.14 (ImageService.Pull, LifecycleService
     await run.handle.result();
     const seen = watcher.stop();
 
-    const record = (method: string) =>
-      c.t.fleet
-        .nodes()
-        .flatMap((n) => n.record.filter((r) => r.method === method && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome })))
-        .sort((a, b) => a.at - b.at);
+    const record = (method: string) => calls(method, since);
     const names = ['cp-1', 'cp-2', 'cp-3', 'w-1', 'w-2'];
     // Each node: one pull, one install, one reboot; never the deprecated MachineService.Upgrade.
     for (const method of ['ImageService.Pull', 'LifecycleService.Upgrade', 'Reboot']) {

@@ -62,7 +62,7 @@ describe('a multi-hop rolling upgrade', () => {
     await waitUntil('the gate between the hops', async () => (await runProgress(client, run.ref)).gate?.name === 'hop-2', 120_000);
     // Every node is on the intermediate version, and nothing of the second hop has started.
     expect(c.t.fleet.nodes().map((n) => n.version)).toEqual(['v1.12.7', 'v1.12.7', 'v1.12.7']);
-    const firstHop = c.t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === 'Upgrade' && Date.parse(r.at) >= since).map((r) => ({ node: n.name, image: r.details.image as string })));
+    const firstHop = c.t.fleet.calls('Upgrade', since).map((r) => ({ node: r.node, image: r.details.image as string }));
     expect(firstHop.map((u) => u.node).sort()).toEqual(['cp-1', 'cp-2', 'cp-3']);
     expect(firstHop.every((u) => u.image.endsWith(':v1.12.7'))).toBe(true);
     await decide(client, run.ref, { choice: 'approve', user: 'bob' });
@@ -71,7 +71,7 @@ describe('a multi-hop rolling upgrade', () => {
     expect(result.hops).toEqual(['v1.12.7', 'v1.14.1']);
     expect(c.t.fleet.nodes().map((n) => n.version)).toEqual(['v1.14.1', 'v1.14.1', 'v1.14.1']);
     // Both hops through the legacy API (a node on 1.12 speaks it), the 1.14 installer from the Image Factory.
-    const upgrades = c.t.fleet.nodes().flatMap((n) => n.record.filter((r) => r.method === 'Upgrade' && Date.parse(r.at) >= since).map((r) => ({ node: n.name, image: r.details.image as string, outcome: r.outcome })));
+    const upgrades = c.t.fleet.calls('Upgrade', since).map((r) => ({ node: r.node, image: r.details.image as string, outcome: r.outcome }));
     expect(upgrades).toHaveLength(6);
     expect(upgrades.every((u) => u.outcome === 'ok')).toBe(true);
     for (const node of ['cp-1', 'cp-2', 'cp-3']) expect(upgrades.filter((u) => u.node === node).map((u) => u.image.split(':').pop())).toEqual(['v1.12.7', 'v1.14.1']);

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 const fleet = () => c.t.fleet;
-const calls = (method: string, since = 0) => fleet().nodes().flatMap((n) => n.record.filter((r) => r.method === method && Date.parse(r.at) >= since).map((r) => ({ node: n.name, at: Date.parse(r.at), outcome: r.outcome })));
+const calls = (method: string, since = 0) => fleet().calls(method, since);
 const versions = () => Object.fromEntries(fleet().nodes().map((n) => [n.name, n.version]));
 const start = (toVersion: string, requester = 'alice', timing = TIMING) =>
   startMutatingRun(client, settings, { operation: 'upgrade', cluster: 'prod', requester, args: [{ cluster: 'prod', requester, toVersion, timing } satisfies UpgradeClusterInput], summary: `upgrade prod to ${toVersion}` });
@@ -62,7 +62,7 @@ describe('the rolling Talos upgrade (legacy MachineService.Upgrade)', () => {
     await run.handle.result();
     expect(watcher.stop()).toBe(1);
 
-    const upgrades = calls('Upgrade', since).sort((a, b) => a.at - b.at);
+    const upgrades = calls('Upgrade', since);
     expect(upgrades.map((u) => u.node).sort()).toEqual(['cp-1', 'cp-2', 'cp-3', 'w-1', 'w-2']);
     expect(upgrades.every((u) => u.outcome === 'ok')).toBe(true);
     const order = upgrades.map((u) => u.node);

@@ -39,6 +39,9 @@ export interface RunningStaticPod {
   ready: boolean;
 }
 
+/** A static pod as rendered and started; its readiness is the pods' own (see ControlPlanePods.pods). */
+type RenderedPod = Omit<RunningStaticPod, 'ready'>;
+
 const SECURE_PORTS: Record<ComponentName, number | undefined> = { 'kube-apiserver': undefined, 'kube-controller-manager': 10257, 'kube-scheduler': 10259 };
 
 /** How long a component may take to become ready: three API servers starting together on two shared cores are slow. */
@@ -51,9 +54,9 @@ export const COMPONENT_READY_TIMEOUT_MS = 120_000;
  */
 export class ControlPlanePods {
   private readonly procs = new Map<ComponentName, ComponentProcess>();
-  private readonly running = new Map<ComponentName, RunningStaticPod>();
+  private readonly running = new Map<ComponentName, RenderedPod>();
   /** The last rendering of each pod and its config version; kept across reboots, as the version only counts changes. */
-  private readonly rendered = new Map<ComponentName, RunningStaticPod>();
+  private readonly rendered = new Map<ComponentName, RenderedPod>();
   private secrets?: ControlPlaneSecrets;
   private generation = 0;
   private ready = false;
@@ -79,7 +82,7 @@ export class ControlPlanePods {
   pods(): RunningStaticPod[] {
     return COMPONENTS.flatMap((c) => {
       const pod = this.running.get(c);
-      return pod ? [c === 'kube-apiserver' ? { ...pod, ready: this.ready } : pod] : [];
+      return pod ? [{ ...pod, ready: c !== 'kube-apiserver' || this.ready }] : [];
     });
   }
 
@@ -128,7 +131,7 @@ export class ControlPlanePods {
     if (generation !== this.generation) return;
     const previous = this.rendered.get(name);
     const configVersion = !previous ? 1 : this.sameRendering(previous, component, args) ? previous.configVersion : previous.configVersion + 1;
-    const pod = { name, image: component.image, args, configVersion, startedAt, ready: true };
+    const pod = { name, image: component.image, args, configVersion, startedAt };
     this.rendered.set(name, pod);
     this.running.set(name, pod);
     if (name === 'kube-apiserver') this.ready = true;
@@ -136,7 +139,7 @@ export class ControlPlanePods {
     this.onChange();
   }
 
-  private sameRendering(pod: RunningStaticPod, component: ComponentSpec, args: string[]): boolean {
+  private sameRendering(pod: RenderedPod, component: ComponentSpec, args: string[]): boolean {
     return pod.image === component.image && isDeepStrictEqual(pod.args, args);
   }
 
