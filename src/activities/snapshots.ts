@@ -148,18 +148,19 @@ export function snapshotActivities(deps: ActivityDeps) {
       if (!meta) throw permanent('no_snapshot', `cluster ${input.cluster} has no snapshot ${input.id} in ${b.store.url}`);
       const now = new Date().toISOString();
       try {
-        const content = await withPrivateDir(async (dir) => {
+        const checked = await withPrivateDir(async (dir) => {
           const file = join(dir, 'db.snapshot');
-          await readBack({ store: b.store, meta, identity: b.identity(), sink: createWriteStream(file, { mode: 0o600 }), onProgress: transferProgress(`reading ${meta.id} back`) });
+          const { storedSha256 } = await readBack({ store: b.store, meta, identity: b.identity(), sink: createWriteStream(file, { mode: 0o600 }), onProgress: transferProgress(`reading ${meta.id} back`) });
           const line = etcdLineOf(meta.versions.etcd);
           const status = await snapshotStatus(file, line);
           const census = await censusOf(file, line, { heartbeat: (detail) => reportProgress({ progress: detail }), signal: Context.current().cancellationSignal });
           // etcd serves revision 1 from an empty store, whose file holds no revision at all (etcdutl says 0).
           if (census.revision !== Math.max(status.revision, 1)) throw new FleetError('snapshot_corrupt', `etcdutl reads revision ${status.revision} but the restored etcd serves ${census.revision}`);
           const { etcdVersion: _v, upTo: _u, ...held } = census;
-          return held satisfies SnapshotContent;
+          return { content: held satisfies SnapshotContent, storedSha256 };
         });
-        const verified: SnapshotMetadata = { ...meta, content, verification: { status: 'verified', at: now, detail: `read back, decrypted, SHA-256 and etcd trailer match; restores into etcd with ${content.keys} keys at revision ${content.revision}` } };
+        const { content } = checked;
+        const verified: SnapshotMetadata = { ...meta, ...checked, verification: { status: 'verified', at: now, detail: `read back, decrypted, SHA-256 and etcd trailer match; restores into etcd with ${content.keys} keys at revision ${content.revision}` } };
         await writeRecord(b.store, verified);
         return verified;
       } catch (err) {

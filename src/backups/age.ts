@@ -120,6 +120,8 @@ const BATCH_PIECES = 8;
 class AgeStreamEncrypt extends Transform {
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
   private used = 0;
+  /** A whole chunk not sealed yet: only more data shows it is not the last. Input memory, or `buffer` itself. */
+  private held?: Buffer;
   private counter = 0;
   private sealed: Buffer[] = [];
   private sealedBytes = 0;
@@ -156,22 +158,34 @@ class AgeStreamEncrypt extends Transform {
     this.start();
     let offset = 0;
     while (offset < chunk.length) {
-      // A full buffer is sealed only once more data arrives: the final chunk must carry the last flag.
-      if (this.used === CHUNK) {
-        this.seal(this.buffer, false);
-        this.used = 0;
+      // More data: the chunk held back is not the last one.
+      if (this.held) {
+        this.seal(this.held, false);
+        this.held = undefined;
+      }
+      if (this.used === 0 && chunk.length - offset >= CHUNK) {
+        // A whole chunk in the input is sealed where it is, without a copy (the snapshot stream's chunks line up).
+        this.held = chunk.subarray(offset, offset + CHUNK);
+        offset += CHUNK;
+        continue;
       }
       const n = Math.min(CHUNK - this.used, chunk.length - offset);
       chunk.copy(this.buffer, this.used, offset, offset + n);
       this.used += n;
       offset += n;
+      if (this.used === CHUNK) {
+        // Sealed (at the top of the loop, or at the end) before the buffer is written again.
+        this.held = this.buffer;
+        this.used = 0;
+      }
     }
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
     this.start();
-    this.seal(this.buffer.subarray(0, this.used), true);
+    // The last chunk is the one held back, or what the buffer holds (empty only for an empty stream).
+    this.seal(this.held ?? this.buffer.subarray(0, this.used), true);
     callback();
   }
 }

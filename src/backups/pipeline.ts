@@ -13,12 +13,15 @@ import { zstdCompressor, zstdDecompressor } from './zstd';
  * store → age → zstd → SHA-256 + trailer check → a sink (nothing, a file for a census, or EtcdRecover).
  */
 
-/** What an upload produced: the snapshot's size and hash, and the stored object's. */
+/**
+ * What an upload produced: the snapshot's size and hash, and the stored object's size. The stored object's own hash
+ * is not computed here: age authenticates every chunk and its header, and the verification that follows every
+ * upload reads each stored byte back, so it computes that hash once, from bytes it has proven, and records it.
+ */
 export interface StoredSnapshot {
   bytes: number;
   sha256: string;
   storedBytes: number;
-  storedSha256: string;
 }
 
 /** Streams a snapshot into the store under `key`; the trailer check failing (or any stage) leaves no object. */
@@ -26,17 +29,16 @@ export async function uploadSnapshot(opts: { source: Readable; store: SnapshotSt
   const integrity = new SnapshotIntegrity(opts.what, opts.onProgress);
   const stages: Transform[] = [integrity];
   if (opts.compression === 'zstd') stages.push(zstdCompressor() as Transform);
-  stages.push(await ageEncrypter(opts.recipients));
-  const stored = new Sha256Counter();
+  const encrypted = await ageEncrypter(opts.recipients);
   // One chain, every stage's error fails the whole: the store sees the error and keeps nothing.
-  const chain = pipeline([opts.source, ...stages, stored]);
-  const [c, u] = await Promise.allSettled([chain, opts.store.upload(opts.key, stored)]);
+  const chain = pipeline([opts.source, ...stages, encrypted]);
+  const [c, u] = await Promise.allSettled([chain, opts.store.upload(opts.key, encrypted)]);
   // A store that failed (full, unreachable) says so; otherwise the stream's own failure (a refused trailer, a lost
   // node) is the cause, which the store then only saw as a broken stream.
   if (u.status === 'rejected' && u.reason instanceof StoreError) throw u.reason;
   if (c.status === 'rejected') throw c.reason;
   if (u.status === 'rejected') throw u.reason;
-  return { ...integrity.digest, storedBytes: u.value.bytes, storedSha256: stored.sha256 };
+  return { ...integrity.digest, storedBytes: u.value.bytes };
 }
 
 /** Opens a stored snapshot as its plaintext etcd snapshot (a Readable that fails if anything does not check out). */
@@ -54,17 +56,22 @@ export async function openSnapshot(opts: { store: SnapshotStore; meta: SnapshotM
   return { stream: out, done: () => ({ stored, integrity }) };
 }
 
-/** Reads a stored snapshot back into `sink` (a file, or nothing) and checks every hash against its record. */
-export async function readBack(opts: { store: SnapshotStore; meta: SnapshotMetadata; identity: AgeIdentity; sink?: Writable; onProgress?: (bytes: number) => void }): Promise<void> {
+/**
+ * Reads a stored snapshot back into `sink` (a file, or nothing) and checks every hash against its record; returns
+ * the stored object's SHA-256 (a record that has none yet, one never verified, gets it from here).
+ */
+export async function readBack(opts: { store: SnapshotStore; meta: SnapshotMetadata; identity: AgeIdentity; sink?: Writable; onProgress?: (bytes: number) => void }): Promise<{ storedSha256: string }> {
   const { stream, done } = await openSnapshot(opts);
   const sink = opts.sink ?? new Writable({ write: (_c, _e, cb) => cb() });
   await pipeline(stream, sink);
   const { stored, integrity } = done();
   const meta = opts.meta;
   const problems = [
-    stored.sha256 !== meta.storedSha256 ? `the stored object's SHA-256 is ${stored.sha256.slice(0, 12)}…, its record says ${meta.storedSha256.slice(0, 12)}…` : '',
+    meta.storedSha256 !== undefined && stored.sha256 !== meta.storedSha256 ? `the stored object's SHA-256 is ${stored.sha256.slice(0, 12)}…, its record says ${meta.storedSha256.slice(0, 12)}…` : '',
     integrity.digest.sha256 !== meta.sha256 ? `the snapshot's SHA-256 is ${integrity.digest.sha256.slice(0, 12)}…, its record says ${meta.sha256.slice(0, 12)}…` : '',
     integrity.digest.bytes !== meta.bytes ? `the snapshot has ${integrity.digest.bytes} bytes, its record says ${meta.bytes}` : '',
+    stored.bytes !== meta.storedBytes ? `the stored object has ${stored.bytes} bytes, its record says ${meta.storedBytes}` : '',
   ].filter(Boolean);
   if (problems.length) throw new FleetError('snapshot_corrupt', `snapshot ${meta.id} does not match its record: ${problems.join('; ')}`);
+  return { storedSha256: stored.sha256 };
 }

@@ -70,9 +70,10 @@ export interface SnapshotMetadata {
   bytes: number;
   /** SHA-256 of the etcd snapshot, trailer included (what `sha256sum` of the decrypted file prints). */
   sha256: string;
-  /** Size and SHA-256 of the stored object (compressed and encrypted). */
+  /** Size of the stored object (compressed and encrypted). */
   storedBytes: number;
-  storedSha256: string;
+  /** SHA-256 of the stored object (what `sha256sum` of the object prints), from its verification's read-back. */
+  storedSha256?: string;
   compression: 'none' | 'zstd';
   /** age recipients (public keys) the object is encrypted to. */
   recipients: string[];

@@ -45,6 +45,30 @@ describe('age encryption of a stream', () => {
     expect((await collect(Readable.from(pieces).pipe(ageDecrypter(AgeIdentity.fromFile(a.file), 'test file')))).equals(plain)).toBe(true);
   });
 
+  it('encrypts the same bytes however they are split: whole chunks in the input, chunks across pieces, and both mixed', async () => {
+    const a = keygen('split');
+    const plain = randomBytes(6 * 65_536 + 123);
+    const at = (...cuts: number[]) => [0, ...cuts, plain.length].slice(1).map((end, i, ends) => plain.subarray(i === 0 ? 0 : ends[i - 1]!, end));
+    const splits = [
+      at(65_536, 3 * 65_536), // whole chunks, one piece holding two
+      at(1000, 1000 + 2 * 65_536, 5 * 65_536 + 7), // whole chunks that start inside a piece, after buffered bytes
+      at(65_535, 65_537, 4 * 65_536), // a chunk completed by one byte, then one whole in the rest
+      at(6 * 65_536), // the last whole chunk followed by a short tail in its own piece
+    ];
+    for (const [i, pieces] of splits.entries()) {
+      const sealed = await collect(Readable.from(pieces).pipe(await ageEncrypter([a.recipient])));
+      writeFileSync(join(dir, `split-${i}`), sealed);
+      expect(execFileSync(requireTool('age'), ['-d', '-i', a.file, join(dir, `split-${i}`)]).equals(plain)).toBe(true);
+    }
+    // Ending on a whole chunk: that chunk is the last one (age refuses a file whose last chunk is empty).
+    const whole = plain.subarray(0, 2 * 65_536);
+    const sealed = await collect(Readable.from([whole.subarray(0, 65_536), whole.subarray(65_536)]).pipe(await ageEncrypter([a.recipient])));
+    const headerEnd = sealed.indexOf('\n', sealed.indexOf('\n--- ') + 1) + 1;
+    expect(sealed.length - headerEnd - 16).toBe(2 * (65_536 + 16)); // after the nonce: two sealed chunks, no empty third
+    writeFileSync(join(dir, 'split-whole'), sealed);
+    expect(execFileSync(requireTool('age'), ['-d', '-i', a.file, join(dir, 'split-whole')]).equals(whole)).toBe(true);
+  });
+
   it('refuses a file encrypted to someone else, an altered chunk and a truncated file, each with its own message', async () => {
     const mine = keygen('mine');
     const theirs = keygen('theirs');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main';
 import { tmpdir } from 'node:os';
@@ -91,12 +91,14 @@ describe.each([
     const m = await store(st, `c1-20261201T03000${compression === 'zstd' ? 1 : 0}Z-abcd`, compression);
     expect(m.sha256).toBe(sha256(snapshot));
     expect(m.bytes).toBe(readFileSync(snapshot).length);
-    await readBack({ store: st, meta: m, identity });
+    const { storedSha256 } = await readBack({ store: st, meta: m, identity });
     // The standard tools, one after the other, as an operator would at 3 a.m.
     const out = mkdtempSync(join(dir, 'out-'));
     const object = join(out, `${m.id}.age`);
     const source = await st.download(m.object);
     await new Promise<void>((resolve, reject) => source.pipe(createWriteStream(object)).on('finish', resolve).on('error', reject));
+    // The read-back's hash of the stored object (what its verification records) is what sha256sum prints.
+    expect(sha256(object)).toBe(storedSha256);
     const decrypted = join(out, `${m.id}.out`);
     execFileSync(requireTool('age'), ['-d', '-i', identityFile, '-o', compression === 'zstd' ? `${decrypted}.zst` : decrypted, object]);
     if (compression === 'zstd') execFileSync(requireTool('zstd'), ['-q', '-d', `${decrypted}.zst`, '-o', decrypted]);
@@ -135,7 +137,10 @@ describe.each([
     chmodSync(other, 0o600);
     await st.upload(m.object, Readable.from([bytes]));
     await expect(readBack({ store: st, meta: m, identity: AgeIdentity.fromFile(other) })).rejects.toMatchObject({ code: 'wrong_key' });
-    await readBack({ store: st, meta: m, identity });
+    const { storedSha256 } = await readBack({ store: st, meta: m, identity });
+    // Once verified, the record holds the object's hash: another object (even one that decrypts) is refused.
+    await expect(readBack({ store: st, meta: { ...m, storedSha256: createHash('sha256').update('another object').digest('hex') }, identity })).rejects.toThrow(/the stored object's SHA-256 is .*, its record says/);
+    await readBack({ store: st, meta: { ...m, storedSha256 }, identity });
   });
 });
 
@@ -189,6 +194,17 @@ describe('multipart uploads into S3', () => {
     expect(head.ETag).toMatch(/-3"$/);
     expect(head.ContentLength).toBe(stored.storedBytes);
     await readBack({ store: st, meta: { ...meta('c1-large', 'none', stored), object: objectKey('c1', 'c1-large', 'none') }, identity });
+  });
+
+  it('writes a snapshot larger than a flush into a directory, flushed to disk while it streams, and a read-back verifies every byte', async () => {
+    const st = openStore(`file://${join(dir, 'files')}`);
+    // 40 MiB: the file store flushes what it has written every 32 MiB while the upload goes on.
+    const whole = largeSnapshot(40, 'valid');
+    const source = Readable.from(Array.from({ length: Math.ceil(whole.length / (1 << 20)) }, (_, i) => whole.subarray(i << 20, (i + 1) << 20)));
+    const stored = await uploadSnapshot({ source, store: st, key: objectKey('c1', 'c1-large-file', 'none'), recipients: [recipient], compression: 'none', what: 'snapshot c1-large-file' });
+    expect(stored.sha256).toBe(createHash('sha256').update(whole).digest('hex'));
+    expect(statSync(join(dir, 'files', objectKey('c1', 'c1-large-file', 'none'))).size).toBe(stored.storedBytes);
+    await readBack({ store: st, meta: { ...meta('c1-large-file', 'none', stored), object: objectKey('c1', 'c1-large-file', 'none') }, identity });
   });
 
   it('aborts the upload when the stream fails after its first parts were sent: no object, no unfinished upload left', async () => {
