@@ -11,14 +11,24 @@ import { collect, startFleet, waitUntil, whileRetryable, type TestFleet } from '
  * A mixed-version cluster, as a fleet in the middle of a rolling upgrade looks: a 1.10 control plane and workers on
  * 1.12, 1.13 and 1.14 (all on the 1.10 config contract, as upgraded clusters keep their configs). Each node answers
  * as its own Talos version does, over real gRPC and mutual TLS, through the control plane's apid.
+ * w-1..w-3 are upgraded by the tests below; the apply-mode cases have workers of their own (w-4..w-6), which no other
+ * test touches, so each of them finds its node on the version it booted with.
  */
 let t: TestFleet;
 let client: TalosClient;
 let w12: string, w13: string, w14: string;
+/** The apply-mode cases' nodes: 1.10, 1.13 and 1.14 from the fleet's start. */
+let a10: string, a13: string, a14: string;
 
 beforeAll(async () => {
-  t = await startFleet({ nodes: '1cp,3w', state: 'bootstrapped', version: 'v1.10.9', versions: { 'w-1': 'v1.12.7', 'w-2': 'v1.13.3', 'w-3': 'v1.14.0' } });
+  t = await startFleet({
+    nodes: '1cp,6w',
+    state: 'bootstrapped',
+    version: 'v1.10.9',
+    versions: { 'w-1': 'v1.12.7', 'w-2': 'v1.13.3', 'w-3': 'v1.14.0', 'w-5': 'v1.13.3', 'w-6': 'v1.14.1' },
+  });
   [w12, w13, w14] = ['w-1', 'w-2', 'w-3'].map((n) => t.addr(n)) as [string, string, string];
+  [a10, a13, a14] = ['w-4', 'w-5', 'w-6'].map((n) => t.addr(n)) as [string, string, string];
   client = t.client();
 }, 120_000);
 
@@ -180,53 +190,100 @@ describe('the legacy MachineService.Upgrade', () => {
 });
 
 describe('apply modes per version', () => {
-  /** A change outside the parts Talos applies live (install disk): it needs a reboot on 1.10-1.13. */
-  const withRebootChange = async (node: string) => (await client.machineConfig({ node })).replace('disk: /dev/sda', 'disk: /dev/sdb');
+  /**
+   * The node's config with another install disk: a change outside the parts Talos applies live, so it needs a reboot
+   * on 1.10-1.13. Always a change, whatever disk an earlier case left.
+   */
+  const withRebootChange = async (node: string) => {
+    const config = await client.machineConfig({ node });
+    const disk = /disk: (\/dev\/sd[a-z])\n/.exec(config)?.[1];
+    if (!disk) throw new Error(`the config of ${node} names no install disk`);
+    return config.replace(`disk: ${disk}\n`, `disk: ${disk === '/dev/sdb' ? '/dev/sdc' : '/dev/sdb'}\n`);
+  };
+  const applies = (node: string, since: number) => t.fleet.calls('ApplyConfiguration', since).filter((c) => c.node === t.fleet.find(node)!.name);
+
+  /** Applies a change that needs a reboot in `mode`: the reply says REBOOT, the node comes back with a new boot id running it, from that one call. */
+  async function expectAppliedWithReboot(node: string, mode: 'REBOOT' | 'AUTO'): Promise<void> {
+    const before = await client.bootId({ node });
+    const since = Date.now();
+    const data = await withRebootChange(node);
+    expect(onlyValue(await client.applyConfiguration({ data, mode }, { node }))).toMatchObject({ mode: 'REBOOT', modeDetails: 'Applied configuration with a reboot' });
+    await waitForReboot(node, before);
+    expect(await client.machineConfig({ node })).toBe(data);
+    expect(applies(node, since).map((c) => [c.outcome, c.details.mode])).toEqual([['ok', mode]]);
+    // The apply rebooted the node itself: nobody called Reboot.
+    expect(t.fleet.calls('Reboot', since)).toEqual([]);
+  }
+
+  /** NO_REBOOT of a change that needs a reboot: InvalidArgument, and the node keeps its config and its boot. */
+  async function expectNoRebootRefused(node: string): Promise<void> {
+    const before = { boot: await client.bootId({ node }), config: await client.machineConfig({ node }) };
+    await expect(client.applyConfiguration({ data: await withRebootChange(node), mode: 'NO_REBOOT' }, { node })).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/can't be applied in immediate mode: it needs a reboot/) as unknown,
+    });
+    expect(await client.machineConfig({ node })).toBe(before.config);
+    expect(await client.bootId({ node })).toBe(before.boot);
+  }
+
+  it('accepts REBOOT on a 1.10 node (the client sends it): the config is applied and the node reboots into it', async () => {
+    expect(await tag(a10)).toBe('v1.10.9');
+    await expectAppliedWithReboot(a10, 'REBOOT');
+  });
+
+  it('reboots a 1.10 node for AUTO when the change needs it', async () => {
+    await expectAppliedWithReboot(a10, 'AUTO');
+  });
+
+  it('refuses NO_REBOOT on a 1.10 node for a change that needs a reboot, and changes nothing', async () => {
+    await expectNoRebootRefused(a10);
+  });
 
   it('never sends REBOOT to a configured 1.14 node: the client refuses it locally', async () => {
-    const before = calls('w-3', 'ApplyConfiguration').length;
-    await expect(client.applyConfiguration({ data: await client.machineConfig({ node: w14 }), mode: 'REBOOT' }, { node: w14 })).rejects.toMatchObject({
+    const since = Date.now();
+    await expect(client.applyConfiguration({ data: await client.machineConfig({ node: a14 }), mode: 'REBOOT' }, { node: a14 })).rejects.toMatchObject({
       code: 'apply_mode_unsupported',
-      message: expect.stringMatching(/mode REBOOT is not supported by .* \(v1.14.2\): use AUTO or NO_REBOOT/) as unknown,
+      message: expect.stringMatching(/mode REBOOT is not supported by .* \(v1.14.1\): use AUTO or NO_REBOOT/) as unknown,
     });
-    expect(calls('w-3', 'ApplyConfiguration')).toHaveLength(before);
+    expect(applies(a14, since)).toEqual([]);
   });
 
   it('has a 1.14 node answer REBOOT (mode 0, also an unset mode) with Unimplemented, and change nothing', async () => {
     const conn = new Connection({ endpoints: [t.addr('cp-1')], credentials: mutualTlsCredentials(t.identity!), timeoutMs: 10_000 });
     try {
-      const data = Buffer.from(await withRebootChange(w14));
-      const reply = conn.unary('/machine.MachineService/ApplyConfiguration', { data, mode: 'REBOOT' }, { node: w14 });
+      const before = await client.machineConfig({ node: a14 });
+      const data = Buffer.from(await withRebootChange(a14));
+      const reply = conn.unary('/machine.MachineService/ApplyConfiguration', { data, mode: 'REBOOT' }, { node: a14 });
       await expect(reply).rejects.toMatchObject({ grpcCode: GrpcStatus.UNIMPLEMENTED, detail: 'the REBOOT mode is not supported, please use AUTO or NO_REBOOT modes instead' });
-      expect(await client.machineConfig({ node: w14 })).toContain('disk: /dev/sda');
+      expect(await client.machineConfig({ node: a14 })).toBe(before);
     } finally {
       conn.close();
     }
   });
 
-  it('applies AUTO without a reboot on 1.14 even when the change would need one, and reboots for it on 1.13', async () => {
-    const boot14 = await client.bootId({ node: w14 });
-    const on14 = onlyValue(await client.applyConfiguration({ data: await withRebootChange(w14), mode: 'AUTO' }, { node: w14 }));
-    expect(on14).toMatchObject({ mode: 'NO_REBOOT', modeDetails: 'Applied configuration without a reboot' });
-    expect(await client.bootId({ node: w14 })).toBe(boot14);
+  it('applies AUTO without a reboot on 1.14 even when the change would need one', async () => {
+    const before = await client.bootId({ node: a14 });
+    const data = await withRebootChange(a14);
+    expect(onlyValue(await client.applyConfiguration({ data, mode: 'AUTO' }, { node: a14 }))).toMatchObject({ mode: 'NO_REBOOT', modeDetails: 'Applied configuration without a reboot' });
+    expect(await client.machineConfig({ node: a14 })).toBe(data);
+    expect(await client.bootId({ node: a14 })).toBe(before);
+  });
 
-    const boot13 = await client.bootId({ node: w12 });
-    const on13 = onlyValue(await client.applyConfiguration({ data: await withRebootChange(w12), mode: 'AUTO' }, { node: w12 }));
-    expect(on13).toMatchObject({ mode: 'REBOOT', modeDetails: 'Applied configuration with a reboot' });
-    await waitForReboot(w12, boot13);
+  it('reboots a 1.13 node for AUTO when the change needs it', async () => {
+    expect(await tag(a13)).toBe('v1.13.3');
+    await expectAppliedWithReboot(a13, 'AUTO');
   });
 
   it('refuses NO_REBOOT for a change that needs a reboot on 1.13, as 1.10-1.13 do', async () => {
-    const data = (await client.machineConfig({ node: w13 })).replace('disk: /dev/sda', 'disk: /dev/sdc');
-    await expect(client.applyConfiguration({ data, mode: 'NO_REBOOT' }, { node: w13 })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/needs a reboot/) as unknown });
+    await expectNoRebootRefused(a13);
   });
 
   it('refuses a document kind the node\'s version does not register, and keeps its config', async () => {
-    const data = `${await client.machineConfig({ node: w13 })}---\napiVersion: v1alpha1\nkind: KubeletConfig\nimage: ghcr.io/siderolabs/kubelet:v1.33.6\n`;
-    await expect(client.applyConfiguration({ data, mode: 'NO_REBOOT' }, { node: w13 })).rejects.toMatchObject({
+    const data = `${await client.machineConfig({ node: a13 })}---\napiVersion: v1alpha1\nkind: KubeletConfig\nimage: ghcr.io/siderolabs/kubelet:v1.33.6\n`;
+    await expect(client.applyConfiguration({ data, mode: 'NO_REBOOT' }, { node: a13 })).rejects.toMatchObject({
       code: 'invalid_argument',
       message: expect.stringMatching(/failed to parse config: "KubeletConfig" "v1alpha1": not registered/) as unknown,
     });
-    expect(await client.machineConfig({ node: w13 })).not.toContain('KubeletConfig');
+    expect(await client.machineConfig({ node: a13 })).not.toContain('KubeletConfig');
   });
 });
