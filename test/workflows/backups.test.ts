@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -93,6 +94,8 @@ describe('snapshots', () => {
     expect((await listSnapshots(store, 'prod')).map((s) => s.id)).toEqual([meta.id]);
     const dir = mkdtempSync(join(t.dir, 'check-'));
     await pipeline(await store.download(meta.object), createWriteStream(join(dir, 'object')));
+    // Its verification recorded the object's own hash: what sha256sum of the object prints.
+    expect(meta.storedSha256).toBe(createHash('sha256').update(readFileSync(join(dir, 'object'))).digest('hex'));
     execFileSync(requireTool('age'), ['-d', '-i', identityFile, '-o', join(dir, 'db.zst'), join(dir, 'object')]);
     execFileSync(requireTool('zstd'), ['-q', '-d', join(dir, 'db.zst'), '-o', join(dir, 'db')]);
     expect((await snapshotStatus(join(dir, 'db'), '3.5')).revision).toBe(meta.content!.revision);
