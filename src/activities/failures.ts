@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FleetError } from '../errors';
 
 /**
@@ -7,10 +7,15 @@ import { FleetError } from '../errors';
  * (`unavailable`, `permission_denied`, `unknown_cluster`, ...) and whose `nonRetryable` flag is the error's own
  * verdict (`retryable` on every FleetError). So retry policies need no list of type names: what retrying cannot fix
  * fails at once, what it can is retried with backoff. Errors that are not ours (a bug, a library) stay retryable,
- * bounded by the activity's maximum attempts.
+ * bounded by the activity's maximum attempts. The activity's own cancellation stays a cancellation: a Talos call
+ * stopped by the activity's signal (code `cancelled`, its cause the signal's reason, Temporal's `CancelledFailure`)
+ * becomes that `CancelledFailure`, and one thrown as it is passes through, so Temporal records the activity as
+ * cancelled instead of retrying it. The failure (and so the workflow history) holds the error's message, stack and
+ * causes, none of its other fields: messages name fields, never their secret values (src/config, src/talos/errors.ts).
  */
-export function toActivityFailure(err: unknown): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
+export function toActivityFailure(err: unknown): ApplicationFailure | CancelledFailure {
+  if (err instanceof ApplicationFailure || err instanceof CancelledFailure) return err;
+  if (err instanceof FleetError && err.code === 'cancelled' && err.cause instanceof CancelledFailure) return err.cause;
   if (err instanceof FleetError) {
     return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: !isRetryable(err), cause: err });
   }

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { NodeSpec } from '../fleet/schema';
 import { drainNode, type DrainResult } from '../kubernetes/drain';
 import { nodeReadiness, uncordonNode } from '../kubernetes/nodes';
-import type { TalosClient } from '../talos/client';
+import type { TalosApi } from '../talos/api';
 import { InstallerFailedError } from '../talos/installer';
 import { onlyValue } from '../talos/replies';
 import { pollWithin, type CheckResult } from './checks';
@@ -23,7 +23,7 @@ export function lifecycleActivities(deps: ActivityDeps) {
   const signal = () => Context.current().cancellationSignal;
 
   /** The node's Kubernetes name (COSI Nodenames, what talosctl cordons), falling back to its hostname. */
-  const nodeName = async (client: TalosClient, node: NodeSpec): Promise<string> => {
+  const nodeName = async (client: TalosApi, node: NodeSpec): Promise<string> => {
     const spec = await client.nodename({ node: node.address });
     if (spec?.nodename) return spec.nodename;
     return onlyValue(await client.hostname({ node: node.address })).hostname;

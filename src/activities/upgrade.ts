@@ -1,7 +1,7 @@
 import { v1alpha1Document, valueAt } from '../config/multidoc';
 import { parseConfigDocuments } from '../config/patches';
 import type { NodeSpec } from '../fleet/schema';
-import type { TalosClient } from '../talos/client';
+import type { TalosApi } from '../talos/api';
 import { onlyValue } from '../talos/replies';
 import { UpgradeRefusal } from '../upgrade/plan';
 import { planClusterUpgrade, type PlannedUpgrade } from '../upgrade/state';
@@ -35,7 +35,7 @@ const ETCD_SNAPSHOT_COUNT = 10_000;
 const stageName = (stage: string | undefined) => (stage ?? '').replace(/^MACHINE_STAGE_/, '').toLowerCase();
 
 /** Reads a node's boot, version, stage and readiness in one look. */
-export async function moment(client: TalosClient, node: NodeSpec): Promise<NodeMoment> {
+export async function moment(client: TalosApi, node: NodeSpec): Promise<NodeMoment> {
   const target = { node: node.address };
   const [bootId, version, status] = await Promise.all([client.bootId(target), client.version(target).then((r) => onlyValue(r).version?.tag ?? ''), client.machineStatus(target)]);
   return { node: node.name, bootId, version, stage: stageName(status.stage), ready: !!status.status?.ready };
@@ -46,29 +46,27 @@ export async function moment(client: TalosClient, node: NodeSpec): Promise<NodeM
  * `before`, or rebooting now, already has it (a lost reply, a retried attempt). Undefined when it is still to be
  * sent; otherwise the stage the node is in. A node that does not answer is retried (`what` names the request).
  */
-export async function rebootingSince(client: TalosClient, node: NodeSpec, before: NodeMoment, what: string): Promise<string | undefined> {
+export async function rebootingSince(client: TalosApi, node: NodeSpec, before: NodeMoment, what: string): Promise<string | undefined> {
   const now = await moment(client, node).catch((err: Error) => err);
   if (now instanceof Error) throw transient('NodeUnreachable', `${node.name} does not answer, so it cannot be sent ${what} now: ${now.message}`);
   return now.bootId !== before.bootId || now.stage === 'rebooting' ? now.stage : undefined;
 }
 
-/** Every control plane's etcd member status, asked of all at once; a member that does not answer is an error. */
-async function memberStatuses(client: TalosClient, controlPlanes: NodeSpec[]) {
-  return Promise.all(
-    controlPlanes.map((cp) =>
-      client
-        .etcdStatus({ node: cp.address }, { timeoutMs: STATUS_TIMEOUT_MS })
-        .then((r) => ({ cp, status: onlyValue(r).memberStatus, error: undefined }))
-        .catch((err: Error) => ({ cp, status: undefined, error: (err as { detail?: string }).detail ?? err.message })),
-    ),
+/** Every control plane's etcd member status, one call per node (each with its own deadline); a member that does not answer is an error. */
+async function memberStatuses(client: TalosApi, controlPlanes: NodeSpec[]) {
+  const results = await client.forEachNode(
+    controlPlanes.map((cp) => cp.address),
+    (target, options) => client.etcdStatus(target, options),
+    { timeoutMs: STATUS_TIMEOUT_MS },
   );
+  return results.map((r, i) => ({ cp: controlPlanes[i]!, status: r.value?.memberStatus, error: r.error && (r.error.detail || r.error.message) }));
 }
 
 /**
  * Why a control-plane upgrade would be unsafe now (talos-lines.md §1.6, upstream's ValidateForUpgrade: exactly two
  * members, a member not started, a member unhealthy or still a learner), and which control plane leads.
  */
-async function etcdSafety(client: TalosClient, controlPlanes: NodeSpec[]): Promise<{ problems: string[]; leader?: string }> {
+async function etcdSafety(client: TalosApi, controlPlanes: NodeSpec[]): Promise<{ problems: string[]; leader?: string }> {
   const [members, statuses] = await Promise.all([
     client.etcdMemberList({}, { node: controlPlanes[0]!.address }).then(
       (r) => onlyValue(r).members,
@@ -109,12 +107,12 @@ export function upgradeActivities(deps: ActivityDeps) {
       const inv = deps.inventory();
       const client = deps.connector.cluster(input.cluster);
       const problems: string[] = [];
-      for (const n of inv.cluster(input.cluster).nodes) {
-        await client.version({ node: n.address }).then(
-          (r) => onlyValue(r),
-          (err: Error) => problems.push(`${n.name} does not answer: ${err.message}`),
-        );
-      }
+      const nodes = inv.cluster(input.cluster).nodes;
+      const versions = await client.forEachNode(
+        nodes.map((n) => n.address),
+        (target, options) => client.version(target, options),
+      );
+      for (const [i, r] of versions.entries()) if (r.error) problems.push(`${nodes[i]!.name} does not answer: ${r.error.message}`);
       problems.push(...(await etcdSafety(client, controlPlanes(input.cluster))).problems);
       if (problems.length) throw permanent('PreflightFailed', `upgrade of ${input.cluster} refused before any change: ${problems.join('; ')}`);
       return { detail: 'every node answers; etcd is healthy' };

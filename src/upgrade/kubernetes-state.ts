@@ -3,7 +3,7 @@ import type { NodeSpec } from '../fleet/schema';
 import { httpStatus, type KubernetesClients } from '../kubernetes/client';
 import { kubernetesError } from '../kubernetes/nodes';
 import { imageTag } from '../releases/versions';
-import type { TalosClient } from '../talos/client';
+import type { TalosApi } from '../talos/api';
 import { onlyValue } from '../talos/replies';
 import { STATIC_POD_COMPONENTS, type KubernetesComponent } from './kubernetes-components';
 import { componentImages } from './kubernetes-config';
@@ -13,7 +13,7 @@ import type { KubernetesClusterState, NodeKubernetesState } from './kubernetes-p
 export const KUBE_PROXY = { name: 'kube-proxy', namespace: 'kube-system' } as const;
 
 /** The name a node registered its Node under (COSI `Nodenames`), else its hostname. */
-export async function kubernetesNodeName(client: TalosClient, node: NodeSpec): Promise<string> {
+export async function kubernetesNodeName(client: TalosApi, node: NodeSpec): Promise<string> {
   return (await client.nodename({ node: node.address }))?.nodename || node.hostname || node.name;
 }
 
@@ -35,7 +35,7 @@ export const daemonSetImage = (ds: V1DaemonSet): string | undefined => ds.spec?.
  * Talos API and dropped at once: the config holds keys), and from the Kubernetes API its static pods' images (the
  * mirror pods), its Node's kubelet version and the kube-proxy DaemonSet's image. `nodeSpecs` in the inventory's order.
  */
-export async function readKubernetesState(cluster: string, nodeSpecs: NodeSpec[], client: TalosClient, k8s: KubernetesClients): Promise<KubernetesClusterState> {
+export async function readKubernetesState(cluster: string, nodeSpecs: NodeSpec[], client: TalosApi, k8s: KubernetesClients): Promise<KubernetesClusterState> {
   const [pods, nodes, proxy] = await Promise.all([
     k8s.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'tier=control-plane' }).catch((err: unknown) => Promise.reject(kubernetesError('listing the static pods', err))),
     k8s.core.listNode().catch((err: unknown) => Promise.reject(kubernetesError('listing the Nodes', err))),

@@ -110,6 +110,27 @@ describe('talos-fleet sim up', () => {
     expect(etcdProcessesUnder(dir)).toEqual([]);
     for (const file of ['sim.json', 'control.sock', 'sim.lock']) expect(existsSync(join(dir, file))).toBe(false);
   });
+
+  it('exits at once on a second SIGINT while the clean stop waits for a hung etcd, and leaves no etcd behind', async () => {
+    const dir = newDir();
+    const run = start('sim', 'up', '--nodes', '1cp', '--dir', dir, '--time-scale', '0.01', '--base-address', baseAddress(), '--kubernetes', 'none');
+    await waitUntil('the fleet to be up', () => run.stderr().includes('simulated fleet up'), 60_000);
+    // A hung etcd member (stopped by the kernel, not by the simulator): the clean stop's SIGTERM waits in vain for
+    // the 5 s grace before its SIGKILL, so the stop is slow for real.
+    const [etcd] = etcdProcessesUnder(dir);
+    process.kill(etcd!, 'SIGSTOP');
+    run.kill('SIGINT');
+    await waitUntil('the clean stop to begin', () => run.stderr().includes('stopping the simulated fleet'), 10_000);
+    const second = Date.now();
+    run.kill('SIGINT');
+    expect((await run.exited).code).toBe(130);
+    expect(Date.now() - second).toBeLessThan(3_000);
+    expect(run.stderr()).toContain('SIGINT again: exiting at once');
+    expect(run.stderr()).not.toContain('error:');
+    // The hung etcd dies with the simulator (its parent-death signal is SIGKILL, which a stopped process cannot ignore).
+    await waitUntil('the etcd member to die with the simulator', () => etcdProcessesUnder(dir).length === 0, 10_000);
+    for (const file of ['sim.json', 'control.sock']) expect(existsSync(join(dir, file))).toBe(false);
+  });
 });
 
 describe('talos-fleet sim status', () => {
