@@ -8,6 +8,7 @@ import { FAULTS, POWER_CUT_POINTS } from '../simulator/faults';
 import { DEFAULT_TALOS_VERSION, parseNodeCounts, SimulatedFleet, type FleetNodeSpec, type NodeStatus } from '../simulator/fleet';
 import { loadTalosconfig, writeTalosconfig } from '../talos/talosconfig';
 import { profileFor } from '../releases/profiles';
+import { stopOnSignals } from './signals';
 
 interface UpOptions {
   nodes: string;
@@ -26,47 +27,6 @@ function positive(name: string, text: string): number {
   const n = Number(text);
   if (!(n > 0)) throw new FleetError('invalid_option', `${name} must be a positive number, got "${text}"`);
   return n;
-}
-
-/** What `sim up` does on SIGINT/SIGTERM; installed before anything starts, so no signal finds it unprepared. */
-interface StopSignals {
-  /** Aborted by the first signal, with the error a start-up it interrupts ends with. */
-  signal: AbortSignal;
-  /** Resolves with the first signal's name. */
-  received: Promise<NodeJS.Signals>;
-  dispose(): void;
-}
-
-/**
- * The first SIGINT or SIGTERM asks for a clean stop; a second one exits at once, after `onForcedExit` (which must be
- * synchronous). Children die with us either way (see src/tools/children.ts).
- */
-function stopOnSignals(onForcedExit: () => void): StopSignals {
-  const controller = new AbortController();
-  let resolveReceived!: (signal: NodeJS.Signals) => void;
-  const received = new Promise<NodeJS.Signals>((r) => (resolveReceived = r));
-  const handler = (signal: NodeJS.Signals) => {
-    if (!controller.signal.aborted) {
-      process.stderr.write(`${signal}: stopping the simulated fleet (send it again to exit at once)\n`);
-      controller.abort(new FleetError('interrupted', `${signal} during start-up: the simulated fleet was stopped before it was up`));
-      resolveReceived(signal);
-      return;
-    }
-    process.stderr.write(`${signal} again: exiting at once\n`);
-    onForcedExit();
-    // The one exit outside main(): waiting for main would mean waiting for the clean stop this signal cuts short.
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return {
-    signal: controller.signal,
-    received,
-    dispose: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
-  };
 }
 
 /** An admin kubeconfig as the Talos Kubeconfig RPC mints it (the same CA, user and endpoint), as DIR/kubeconfig. */
@@ -107,10 +67,13 @@ async function up(opts: UpOptions): Promise<void> {
   const timeScale = positive('--time-scale', opts.timeScale);
   // Set once we hold the directory's lock: only then are sim.json and the socket ours to remove.
   let owner = false;
-  const signals = stopOnSignals(() => {
-    if (!owner) return;
-    rmSync(manifestPath, { force: true });
-    rmSync(socket, { force: true });
+  const signals = stopOnSignals({
+    stopping: 'the simulated fleet',
+    onForcedExit: () => {
+      if (!owner) return;
+      rmSync(manifestPath, { force: true });
+      rmSync(socket, { force: true });
+    },
   });
   try {
     // Takes the directory's lock: a second fleet is refused here, before it touches the running one's files.
