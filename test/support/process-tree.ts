@@ -70,8 +70,10 @@ export function recordProcessTree(root: number, intervalMs = 300): ProcessTreeRe
     const queue = all.filter((p) => p.pid === root || p.pgid === root);
     while (queue.length) {
       const p = queue.shift()!;
-      // A process seen before keeps its first record (a zombie's cmdline is empty); its children may be new.
-      if (!seen.has(`${p.pid}:${p.start}`)) seen.set(`${p.pid}:${p.start}`, p);
+      // The newest look at a process wins (a fork seen before its exec was still "node"), except a zombie's, whose
+      // cmdline is empty.
+      const key = `${p.pid}:${p.start}`;
+      if (!seen.has(key) || p.state !== 'Z') seen.set(key, p);
       queue.push(...(children.get(p.pid) ?? []));
     }
   };
