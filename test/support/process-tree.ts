@@ -1,0 +1,89 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** A process as /proc/PID/stat shows it. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** R, S, D, Z (zombie: exited, not yet reaped), ... */
+  state: string;
+  /** Clock ticks after boot: with the pid, names one process even when the pid is reused. */
+  start: string;
+  /** The program's name (the kernel's `comm`, at most 15 characters). */
+  comm: string;
+  cmdline: string;
+}
+
+function readProcess(pid: number): ProcessInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "PID (COMM) STATE PPID PGRP ...": the name may hold spaces and parentheses, so split after its last ')'.
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      // Gone between the two reads.
+    }
+    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0]!, start: fields[19]!, comm: stat.slice(stat.indexOf('(') + 1, close), cmdline };
+  } catch {
+    return undefined;
+  }
+}
+
+function allProcesses(): ProcessInfo[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => readProcess(Number(p)) ?? []);
+}
+
+/** Whether this very process (same pid, same start time) still runs; a zombie has exited and does not count. */
+export function stillRunning(p: ProcessInfo): boolean {
+  const now = readProcess(p.pid);
+  return now !== undefined && now.start === p.start && now.state !== 'Z';
+}
+
+/** Records every process descended from a root, sampled while it runs. */
+export interface ProcessTreeRecord {
+  /** Takes a sample now (also done every `intervalMs`). */
+  sample(): void;
+  /** Every process seen in the tree so far, the root included. */
+  seen(): ProcessInfo[];
+  /** Those of them that still run. */
+  running(): ProcessInfo[];
+  /** Stops sampling. */
+  stop(): void;
+}
+
+/**
+ * Samples /proc every `intervalMs` and records every descendant of `root` (by parent links) and every member of its
+ * process group. A child that gives itself a process group of its own, or whose parent dies and leaves it to init,
+ * is still counted: it was seen in the tree while its parent ran.
+ */
+export function recordProcessTree(root: number, intervalMs = 300): ProcessTreeRecord {
+  const seen = new Map<string, ProcessInfo>();
+  const sample = () => {
+    const all = allProcesses();
+    const children = new Map<number, ProcessInfo[]>();
+    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+    const queue = all.filter((p) => p.pid === root || p.pgid === root);
+    while (queue.length) {
+      const p = queue.shift()!;
+      // The newest look at a process wins (a fork seen before its exec was still "node"), except a zombie's, whose
+      // cmdline is empty.
+      const key = `${p.pid}:${p.start}`;
+      if (!seen.has(key) || p.state !== 'Z') seen.set(key, p);
+      queue.push(...(children.get(p.pid) ?? []));
+    }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  timer.unref();
+  return {
+    sample,
+    seen: () => [...seen.values()],
+    running: () => [...seen.values()].filter(stillRunning),
+    stop: () => clearInterval(timer),
+  };
+}
