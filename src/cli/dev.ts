@@ -161,6 +161,7 @@ async function dev(opts: DevOptions): Promise<void> {
       await server?.stop();
     }
   }
+  process.stderr.write('talos-fleet dev stopped: the worker, the simulated fleet and the Temporal dev server are down\n');
 }
 
 /** `talos-fleet dev`. */
