@@ -81,11 +81,14 @@ async function main(): Promise<void> {
     await httpRound('warm-http', n);
     await socketRound('warm-socket', n);
     // The floor: the same burst against a bare Node HTTP server that answers at once, in a process of its own.
-    const bare = spawn(process.execPath, ['-e', `require('http').createServer((q, s) => { q.resume(); q.on('end', () => s.end()); }).listen(${port + 1}, '127.0.0.1', () => console.error('Slack bot ready'))`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((resolve) => bare.stderr.once('data', () => resolve()));
+    // It listens on a port of its own choosing and says which (port + 1 may be taken on a shared machine).
+    const bare = spawn(process.execPath, ['-e', `const s = require('http').createServer((q, r) => { q.resume(); q.on('end', () => r.end()); }).listen(0, '127.0.0.1', () => console.error('port ' + s.address().port))`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const barePort = await new Promise<number>((resolve, reject) => {
+      bare.stderr.once('data', (d: Buffer) => (/^port (\d+)/.test(d.toString()) ? resolve(Number(/^port (\d+)/.exec(d.toString())![1])) : reject(new Error(`the bare server did not start: ${d.toString()}`))));
+    });
     const floor: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const acks = await Promise.all(commandsFor('bare', n).map(([command, text]) => post(`http://127.0.0.1:${port + 1}/`, formBody(slashCommand(command, text, USER, 'http://127.0.0.1:9/')), {})));
+      const acks = await Promise.all(commandsFor('bare', n).map(([command, text]) => post(`http://127.0.0.1:${barePort}/`, formBody(slashCommand(command, text, USER, 'http://127.0.0.1:9/')), {})));
       floor.push(...acks.map((a) => a.ms));
     }
     bare.kill();
