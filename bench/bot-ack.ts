@@ -3,6 +3,7 @@
 // (envelopes on a loopback WebSocket). The bot is `talos-fleet bot`, in processes of its own (as deployed); this
 // process plays Slack (the sender, the fake Web API, the Socket Mode server); a real Temporal dev server is behind.
 // Run: node -r ts-node/register/transpile-only bench/bot-ack.ts [rounds=3] [commands=100]
+// BOT_ACK_CPU_PROF=DIR writes a CPU profile of the HTTP bot process to DIR (node --cpu-prof) to see where its time goes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -39,7 +40,9 @@ async function main(): Promise<void> {
   const fake = await new FakeSlack(TEST_SECRETS.botToken, TEST_SECRETS.appToken).start();
   const temporal = await startDevServer({ binary: requireTool('temporal'), port: await freePort(), logFile: join(dir, 'temporal.log') });
   const inventoryPath = join(dir, 'fleet.yaml');
-  const cluster = (name: string) => ({ name, endpoint: 'https://10.0.0.1:6443', talosVersion: 'v1.10.9', secrets: 's', talosconfig: 't', nodes: [{ name: 'cp-1', address: '10.0.0.1', role: 'controlplane' }], policy: { approvers: [USER.user] }, slack: { channel: CHANNEL } });
+  // A valid inventory (each node its own address): an invalid one makes every command that reads it fail, so the
+  // starts would be measured as error replies.
+  const cluster = (name: string, i: number) => ({ name, endpoint: `https://10.0.0.${i + 1}:6443`, talosVersion: 'v1.10.9', secrets: 's', talosconfig: 't', nodes: [{ name: 'cp-1', address: `10.0.0.${i + 1}`, role: 'controlplane' }], policy: { approvers: [USER.user] }, slack: { channel: CHANNEL } });
   writeFileSync(inventoryPath, stringify({ clusters: ['bench0', 'bench1', 'bench2'].map(cluster) }));
   // No worker polls this task queue: the bench measures the bot and Temporal's frontend, not the runs.
   const settings: RuntimeSettings = { connection: { address: temporal.address }, namespace: temporal.namespace, taskQueue: 'bench-no-worker', inventoryPath, source: 'environment' };
@@ -49,7 +52,8 @@ async function main(): Promise<void> {
     fake.socketUrl = sm.url;
     const port = await freePort();
     const env = { ...process.env, SLACK_BOT_TOKEN: TEST_SECRETS.botToken, SLACK_SIGNING_SECRET: TEST_SECRETS.signingSecret, SLACK_APP_TOKEN: TEST_SECRETS.appToken, SLACK_API_URL: fake.apiUrl, TEMPORAL_ADDRESS: settings.connection.address!, TEMPORAL_NAMESPACE: settings.namespace, TEMPORAL_TASK_QUEUE: settings.taskQueue, TALOS_FLEET_INVENTORY: inventoryPath, SLACK_LOG_LEVEL: 'error' };
-    bots.push(await startBotProcess(['--mode', 'http', '--port', String(port), '--host', '127.0.0.1'], env));
+    const profile = process.env.BOT_ACK_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BOT_ACK_CPU_PROF}`] : [];
+    bots.push(await startBotProcess(['--mode', 'http', '--port', String(port), '--host', '127.0.0.1'], env, profile));
     bots.push(await startBotProcess(['--mode', 'socket'], env));
     await sm.connected;
     const url = `http://127.0.0.1:${port}/slack/events`;
@@ -77,11 +81,14 @@ async function main(): Promise<void> {
     await httpRound('warm-http', n);
     await socketRound('warm-socket', n);
     // The floor: the same burst against a bare Node HTTP server that answers at once, in a process of its own.
-    const bare = spawn(process.execPath, ['-e', `require('http').createServer((q, s) => { q.resume(); q.on('end', () => s.end()); }).listen(${port + 1}, '127.0.0.1', () => console.error('Slack bot ready'))`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((resolve) => bare.stderr.once('data', () => resolve()));
+    // It listens on a port of its own choosing and says which (port + 1 may be taken on a shared machine).
+    const bare = spawn(process.execPath, ['-e', `const s = require('http').createServer((q, r) => { q.resume(); q.on('end', () => r.end()); }).listen(0, '127.0.0.1', () => console.error('port ' + s.address().port))`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const barePort = await new Promise<number>((resolve, reject) => {
+      bare.stderr.once('data', (d: Buffer) => (/^port (\d+)/.test(d.toString()) ? resolve(Number(/^port (\d+)/.exec(d.toString())![1])) : reject(new Error(`the bare server did not start: ${d.toString()}`))));
+    });
     const floor: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const acks = await Promise.all(commandsFor('bare', n).map(([command, text]) => post(`http://127.0.0.1:${port + 1}/`, formBody(slashCommand(command, text, USER, 'http://127.0.0.1:9/')), {})));
+      const acks = await Promise.all(commandsFor('bare', n).map(([command, text]) => post(`http://127.0.0.1:${barePort}/`, formBody(slashCommand(command, text, USER, 'http://127.0.0.1:9/')), {})));
       floor.push(...acks.map((a) => a.ms));
     }
     bare.kill();
@@ -101,6 +108,7 @@ async function main(): Promise<void> {
     console.log(summary('Socket Mode, all rounds: acknowledged', all.socket));
     console.log(summary('HTTP: reply posted (response_url)', all.httpReplies));
     console.log(summary('Socket Mode: reply posted', all.socketReplies));
+    console.log(`What the bot answered (every round, both transports):\n${answers(fake)}`);
   } finally {
     for (const b of bots) {
       b.kill('SIGTERM');
@@ -114,8 +122,8 @@ async function main(): Promise<void> {
 }
 
 /** Starts `talos-fleet bot` with these options and waits until it says it is ready. */
-async function startBotProcess(args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'talos-fleet'), 'bot', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+async function startBotProcess(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '..', 'bin', 'talos-fleet'), 'bot', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`talos-fleet bot ${args.join(' ')} was not ready within 60 s:\n${log}`)), 60_000);
@@ -144,6 +152,16 @@ async function repliesFor(fake: FakeSlack, ids: string[], startedAt: number): Pr
     if (Date.now() > deadline) throw new Error(`only ${got.length} of ${ids.length} replies arrived within 60 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The replies, counted by kind (their first words, run ids and cluster names left out). */
+function answers(fake: FakeSlack): string {
+  const kinds = new Map<string, number>();
+  for (const r of fake.responses) {
+    const kind = (r.body.text ?? '').split('\n')[0]!.replace(/`[^`]*`|\*[^*]*\*|\(run [^)]*\)|bench\d/g, '…').slice(0, 70);
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(6)} × ${k}`).join('\n');
 }
 
 main().then(

@@ -25,6 +25,9 @@ export function createBotApp(receiver: Receiver, opts: BotAppOptions): App {
     receiver,
     token: opts.secrets.botToken,
     logger: opts.logger,
+    // No conversation state is kept: Bolt's default store would look each request's channel up (and reject with a
+    // new Error) before the listener can acknowledge.
+    convoStore: false,
     clientOptions: { slackApiUrl: opts.apiUrl, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 1_000 } },
     ...(opts.identity ?? {}),
   });

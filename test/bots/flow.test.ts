@@ -13,7 +13,8 @@ import { TEST_SECRETS, multiClusterInventory } from '../support/bot-env';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 import { secretsInHistories } from '../support/secrets-scan';
 import { buttons, FakeSlack, messageText, type FakeMessage } from '../support/slack-api';
-import { apiGatewayEvent, buttonClick, formBody, post, signature, signedHeaders, slashCommand, viewSubmission, type Sender } from '../support/slack-requests';
+import { clickOn, formBody, signature, signedHeaders, slashCommand, viewSubmission, type Sender } from '../support/slack-requests';
+import { httpTransport, lambdaTransport, type SignedTransport } from '../support/slack-transports';
 import { SocketModeServer } from '../support/socket-mode';
 import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
 
@@ -37,7 +38,7 @@ let worker: FleetWorker;
 let connection: Connection;
 let client: Client;
 let httpBot: RunningBot;
-let eventsUrl: string;
+let http: SignedTransport;
 const logged: string[] = [];
 const logger = botLogger({ secrets: TEST_SECRETS, write: (line) => void logged.push(line) });
 
@@ -63,7 +64,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, namespace: server.namespace });
   httpBot = await startBot({ secrets: TEST_SECRETS, settings, mode: 'http', port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, logger, deps: { timing: { install: TIMING } } });
-  eventsUrl = `http://127.0.0.1:${httpBot.port}/slack/events`;
+  http = httpTransport(`http://127.0.0.1:${httpBot.port}/slack/events`, SECRET);
 }, 180_000);
 
 afterAll(async () => {
@@ -80,15 +81,12 @@ afterAll(async () => {
 });
 
 /** A signed slash command over HTTP; its reply goes to response_url `id`. */
-async function httpCommand(command: string, text: string, from: Sender, id: string) {
-  const body = formBody(slashCommand(command, text, from, fake.responseUrl(id)));
-  return post(eventsUrl, body, signedHeaders(SECRET, body));
-}
+const httpCommand = (command: string, text: string, from: Sender, id: string) => http.command(slashCommand(command, text, from, fake.responseUrl(id)));
 
 /** The reply posted to response_url `id`. */
 async function replyTo(id: string): Promise<string> {
-  await waitUntil(`the reply to ${id}`, () => fake.responses.some((r) => r.id === id), 20_000);
-  return fake.responses.find((r) => r.id === id)!.body.text ?? '';
+  await waitUntil(`the reply to ${id}`, () => fake.repliesTo(id).length > 0, 20_000);
+  return fake.repliesTo(id)[0]!;
 }
 
 const runOf = (reply: string) => /run `([^`]+)`/.exec(reply)?.[1] ?? '';
@@ -102,14 +100,6 @@ function statusMessage(cluster: string): FakeMessage | undefined {
 function gateMessage(cluster: string, gate = 'start'): FakeMessage | undefined {
   const status = statusMessage(cluster);
   return status ? fake.thread(CHANNEL, status.ts).filter((m) => m.text.includes(`gate ${gate}`) && m.versions[0]!.text.includes('needed')).at(-1) : undefined;
-}
-
-/** The interaction payload of a click on one of a message's buttons. */
-function click(from: Sender, message: FakeMessage, actionId: string): Record<string, unknown> {
-  const blocks = message.blocks as { type: string; elements?: { action_id: string; value: string }[] }[];
-  const button = blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === actionId);
-  if (!button) throw new Error(`the message has no ${actionId} button`);
-  return buttonClick(from, message, button);
 }
 
 const ephemeralsTo = (user: string) => fake.answered('chat.postEphemeral').filter((c) => c.args.user === user).map((c) => String(c.args.text));
@@ -128,8 +118,7 @@ describe('the Slack bot', () => {
       ['/fleet', 'install fn', MALLORY, /You may not install \*fn\*: ask <!subteam\^S0SRE0000>, <@U0ALICE00>/],
     ];
     for (const [i, [command, text, from, expected]] of cases.entries()) {
-      const res = await httpCommand(command, text, from, `bad-${i}`);
-      expect(res.status).toBe(200);
+      expect(await httpCommand(command, text, from, `bad-${i}`)).toBe(200);
       expect(await replyTo(`bad-${i}`)).toMatch(expected);
     }
     expect(await startedRuns()).toBe(before);
@@ -137,8 +126,7 @@ describe('the Slack bot', () => {
   });
 
   it('over HTTP: a command starts the install, the approval is asked in the thread, refused clicks change nothing, an approver\'s click lets it finish', async () => {
-    const ack = await httpCommand('/fleet', 'install web', ALICE, 'web-start');
-    expect(ack.status).toBe(200);
+    expect(await httpCommand('/fleet', 'install web', ALICE, 'web-start')).toBe(200);
     const reply = await replyTo('web-start');
     expect(reply).toMatch(/^Started install of \*web\*: run `web@[0-9a-f-]+` \(<http:\/\/localhost:8233\/namespaces\/default\/workflows\/talos-fleet%2Fweb\/.+\|Temporal UI>\)\. Progress and its gates are in <#C0OPS0000>\./);
     const ref = runOf(reply);
@@ -152,17 +140,16 @@ describe('the Slack bot', () => {
 
     // Mallory is not an approver; Alice started the run and the policy forbids self-approval.
     for (const [from, expected] of [[MALLORY, /Your \*approve\* was not accepted: <@U0MALLORY> may not decide gates of cluster web; approvers: <@U0ALICE00>, <@U0BOB0000>/], [ALICE, /Your \*approve\* was not accepted: <@U0ALICE00> started this run and may not approve it/]] as const) {
-      const body = formBody({ payload: click(from, gate, 'gate:approve') });
-      expect((await post(eventsUrl, body, signedHeaders(SECRET, body))).status).toBe(200);
+      expect(await http.interaction(clickOn(from, gate, 'gate:approve'))).toBe(200);
       await waitUntil(`the refusal told to ${from.user}`, () => ephemeralsTo(from.user).length > 0, 20_000);
       expect(ephemeralsTo(from.user).at(-1)).toMatch(expected);
     }
     // Bob's click, forged (wrong secret) or stale (signed ten minutes ago), is refused by the receiver.
-    const bobClick = formBody({ payload: click(BOB, gate, 'gate:approve') });
+    const bobClick = formBody({ payload: clickOn(BOB, gate, 'gate:approve') });
     const forged = signedHeaders('not-the-signing-secret', bobClick);
-    expect((await post(eventsUrl, bobClick, forged)).status).toBe(401);
+    expect(await http.deliver(bobClick, forged)).toBe(401);
     const tenMinutesAgo = Math.floor(Date.now() / 1000) - 600;
-    expect((await post(eventsUrl, bobClick, signedHeaders(SECRET, bobClick, { timestamp: tenMinutesAgo }))).status).toBe(401);
+    expect(await http.deliver(bobClick, signedHeaders(SECRET, bobClick, { timestamp: tenMinutesAgo }))).toBe(401);
     const waiting = await runProgress(client, ref);
     expect(waiting.status).toBe('waiting');
     expect(waiting.gate?.decisions).toEqual([]);
@@ -170,8 +157,8 @@ describe('the Slack bot', () => {
 
     // Bob's real click is accepted once; the same request sent again is refused as a replay.
     const headers = signedHeaders(SECRET, bobClick);
-    expect((await post(eventsUrl, bobClick, headers)).status).toBe(200);
-    expect((await post(eventsUrl, bobClick, headers)).status).toBe(401);
+    expect(await http.deliver(bobClick, headers)).toBe(200);
+    expect(await http.deliver(bobClick, headers)).toBe(401);
 
     await runHandle(client, ref).result();
     await waitUntil('the status message to say completed', () => /: completed/.test(statusMessage('web')!.text), 30_000);
@@ -206,7 +193,7 @@ describe('the Slack bot', () => {
       expect(ref).toMatch(/^sock@/);
       await waitUntil('the approval message', () => (gateMessage('sock') ? buttons(gateMessage('sock')!).length > 0 : false), 60_000);
 
-      await sm.send('interactive', click(ALICE, gateMessage('sock')!, 'gate:approve'));
+      await sm.send('interactive', clickOn(ALICE, gateMessage('sock')!, 'gate:approve'));
       await waitUntil('the approval to close the gate', async () => (await runProgress(client, ref)).gates.length === 1, 20_000);
       expect((await runProgress(client, ref)).gates[0]!.decisions.map((d) => d.user)).toEqual([ALICE.user]);
 
@@ -234,21 +221,20 @@ describe('the Slack bot', () => {
 
   it('through the Lambda handler with API Gateway events: the same start, an approval by a member of an approver group; forged, stale and replayed events are refused', async () => {
     const { handler, close } = await createBotLambdaHandler({ secrets: TEST_SECRETS, settings, apiUrl: fake.apiUrl, logger, deps: { timing: { install: TIMING } } });
-    const invoke = (body: string, headers: Record<string, string>) => (handler)(apiGatewayEvent(body, headers), {});
+    const fn = lambdaTransport(handler, SECRET);
     try {
-      const command = formBody(slashCommand('/fleet', 'install fn', OPERATOR, fake.responseUrl('fn-start')));
-      expect((await invoke(command, signedHeaders(SECRET, command))).statusCode).toBe(200);
+      expect(await fn.command(slashCommand('/fleet', 'install fn', OPERATOR, fake.responseUrl('fn-start')))).toBe(200);
       const ref = runOf(await replyTo('fn-start'));
       await waitUntil('the approval message', () => (gateMessage('fn') ? buttons(gateMessage('fn')!).length > 0 : false), 60_000);
 
-      const approve = formBody({ payload: click(CAROL, gateMessage('fn')!, 'gate:approve') });
+      const approve = formBody({ payload: clickOn(CAROL, gateMessage('fn')!, 'gate:approve') });
       const now = Math.floor(Date.now() / 1000);
-      expect((await invoke(approve, signedHeaders(SECRET, approve, { signature: signature('forged', now, approve) }))).statusCode).toBe(401);
-      expect((await invoke(approve, signedHeaders(SECRET, approve, { timestamp: now - 600 }))).statusCode).toBe(401);
+      expect(await fn.deliver(approve, signedHeaders(SECRET, approve, { signature: signature('forged', now, approve) }))).toBe(401);
+      expect(await fn.deliver(approve, signedHeaders(SECRET, approve, { timestamp: now - 600 }))).toBe(401);
       expect((await runProgress(client, ref)).gate?.decisions).toEqual([]);
       const headers = signedHeaders(SECRET, approve);
-      expect((await invoke(approve, headers)).statusCode).toBe(200);
-      expect((await invoke(approve, headers)).statusCode).toBe(401);
+      expect(await fn.deliver(approve, headers)).toBe(200);
+      expect(await fn.deliver(approve, headers)).toBe(401);
 
       await runHandle(client, ref).result();
       const progress = await runProgress(client, ref);
@@ -262,7 +248,7 @@ describe('the Slack bot', () => {
   it('opens a confirmation modal for /restore that says what a restore destroys, and starts the restore only once it is submitted', async () => {
     const before = await startedRuns();
     const opens = fake.answered('views.open').length;
-    expect((await httpCommand('/restore', 'web snap-2026-12-01', ALICE, 'restore')).status).toBe(200);
+    expect(await httpCommand('/restore', 'web snap-2026-12-01', ALICE, 'restore')).toBe(200);
     await waitUntil('the restore modal', () => fake.answered('views.open').length > opens, 20_000);
     const view = fake.answered('views.open').at(-1)!.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
     expect(view.callback_id).toBe('confirm-restore');
@@ -270,8 +256,7 @@ describe('the Slack bot', () => {
     expect(await startedRuns()).toBe(before);
 
     // Submitting the modal starts the restore as the submitter, from the snapshot named in the command.
-    const submit = formBody({ payload: viewSubmission(ALICE.user, view) });
-    expect((await post(eventsUrl, submit, signedHeaders(SECRET, submit))).status).toBe(200);
+    expect(await http.interaction(viewSubmission(ALICE.user, view))).toBe(200);
     const ref = runOf(await replyTo('restore'));
     const handle = runHandle(client, ref);
     try {

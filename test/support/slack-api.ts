@@ -92,6 +92,11 @@ export class FakeSlack {
     return this.calls.filter((c) => c.method === method && c.status === 200);
   }
 
+  /** The texts posted to the `response_url` of `id`, in order (a command's ephemeral replies). */
+  repliesTo(id: string): string[] {
+    return this.responses.filter((r) => r.id === id).map((r) => r.body.text ?? '');
+  }
+
   /** Top-level messages of a channel (not thread replies). */
   channelMessages(channel: string): FakeMessage[] {
     return this.messages.filter((m) => m.channel === channel && !m.thread_ts);

@@ -54,6 +54,14 @@ export function buttonClick(from: Sender, message: { ts: string }, button: { act
   };
 }
 
+/** The payload of a click on the button `actionId` of a message (a gate's Approve, Roll back...); throws when it has none. */
+export function clickOn(from: Sender, message: { ts: string; blocks: unknown[] }, actionId: string): Record<string, unknown> {
+  const blocks = message.blocks as { elements?: { action_id: string; value: string }[] }[];
+  const button = blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === actionId);
+  if (!button) throw new Error(`the message has no ${actionId} button`);
+  return buttonClick(from, message, button);
+}
+
 /** A modal's submission, as the `payload` of a view_submission interaction. */
 export function viewSubmission(user: string, view: { callback_id: string; private_metadata: string }, values: Record<string, Record<string, { type: string; value: string | null }>> = {}): Record<string, unknown> {
   return {

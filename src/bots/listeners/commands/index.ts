@@ -5,8 +5,9 @@ import { slashCommand } from './slash-command';
 /** The slash commands of the app manifest (slack/manifest.yaml). */
 export const COMMANDS = ['/upgrade', '/upgrade-k8s', '/snapshot', '/restore', '/fleet'] as const;
 
-/** Registers every slash command. */
+const ANY_COMMAND = new RegExp(`^(${COMMANDS.map((c) => c.replace(/[-/]/g, '\\$&')).join('|')})$`);
+
+/** Registers every slash command as one listener: Bolt runs each listener's middleware for every request, before the ack. */
 export function register(app: App, deps: BotDeps): void {
-  const callback = slashCommand(deps);
-  for (const command of COMMANDS) app.command(command, callback);
+  app.command(ANY_COMMAND, slashCommand(deps));
 }

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { FleetError } from '../../../errors';
 import { helpText, parseCommand, type Intent } from '../../commands';
 import type { BotDeps } from '../../deps';
 import { explain } from '../../reply';
@@ -46,7 +47,8 @@ export function slashCommand(deps: BotDeps) {
       const intent = parseCommand(command.command, command.text);
       text = 'error' in intent ? intent.error : await handle(deps, intent, args);
     } catch (err) {
-      logger.error(`${command.command} ${command.text}: ${(err as Error).stack ?? String(err)}`);
+      // Our own errors (a run already going, a plan refused) are answers; anything else is a fault, logged with its stack.
+      if (!(err instanceof FleetError)) logger.error(`${command.command} ${command.text}: ${(err as Error).stack ?? String(err)}`);
       text = explain(err);
     }
     if (text) await respond({ response_type: 'ephemeral', text }).catch((err: Error) => logger.error(`reply to ${command.command} failed: ${err.message}`));
