@@ -3,7 +3,7 @@
 // (Versity Gateway on loopback), beside a raw read of the same stream and `talosctl etcd snapshot` of the same node
 // when a talosctl binary is there (`npm run tools -- --with talosctl`). Prints MB/s and peak RSS. A benchmark, not a test.
 //
-//   node --expose-gc -r ts-node/register/transpile-only bench/backup-pipeline.ts [--size-mib 1024] [--runs 3]
+//   node --expose-gc --max-semi-space-size=16 -r ts-node/register/transpile-only bench/backup-pipeline.ts [--size-mib 1024] [--runs 3]
 //        [--targets raw,file,s3,talosctl] [--zstd] [--base-address 127.0.201.11] [--keep]
 //
 // Every measured transfer runs in a fresh child process, so its peak RSS (sampled every 50 ms) belongs to that
@@ -166,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const log = openSync(join(tmp, 'sim.log'), 'a');
     mkdirSync(join(tmp, 'fleet'));
-    sim = spawn(process.execPath, [join(ROOT, 'bin/talos-fleet'), 'sim', 'up', '--nodes', '1cp', '--dir', join(tmp, 'fleet'), '--state', 'bootstrapped', '--time-scale', '0.01', '--base-address', opt.base], { cwd: ROOT, stdio: ['ignore', log, log] });
+    sim = spawn(process.execPath, ['--max-semi-space-size=16', join(ROOT, 'bin/talos-fleet'), 'sim', 'up', '--nodes', '1cp', '--dir', join(tmp, 'fleet'), '--state', 'bootstrapped', '--time-scale', '0.01', '--base-address', opt.base], { cwd: ROOT, stdio: ['ignore', log, log] });
     closeSync(log);
     const manifest = join(tmp, 'fleet', 'sim.json');
     for (const deadline = Date.now() + 120_000; !existsSync(manifest); ) {

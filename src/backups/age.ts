@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Recipient } from 'age-encryption';
@@ -74,8 +74,9 @@ export class AgeIdentity {
   }
 }
 
-function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32));
+/** The payload key, as a KeyObject: a raw key would be turned into one again for every 64 KiB chunk (costly on Node 24). */
+function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): KeyObject {
+  return createSecretKey(Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32)));
 }
 
 /** The 12-byte nonce of chunk `counter`: an 11-byte big-endian counter and the last-chunk flag. */
@@ -111,40 +112,30 @@ export async function ageEncrypter(recipients: string[]): Promise<Transform> {
   return new AgeStreamEncrypt(prefix, key);
 }
 
-/**
- * Sealed chunks are handed on four at a time (256 KiB): every stage after this one (the stored object's hash, the
- * store's writes) then sees an eighth of the pieces (a chunk and its tag each), which costs less than the copy.
- */
-const BATCH_PIECES = 8;
-
 class AgeStreamEncrypt extends Transform {
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
   private used = 0;
   /** A whole chunk not sealed yet: only more data shows it is not the last. Input memory, or `buffer` itself. */
   private held?: Buffer;
   private counter = 0;
-  private sealed: Buffer[] = [];
-  private sealedBytes = 0;
 
   constructor(
     private prefix: Buffer | undefined,
-    private readonly key: Buffer,
+    private readonly key: KeyObject,
   ) {
     super();
   }
 
-  /** Seals one chunk (ciphertext, then its tag); pushes the sealed chunks once there are enough, and at the end. */
+  /**
+   * Seals one chunk: its ciphertext, then its tag, handed on as they are. Gathering them into bigger pieces cost more
+   * than it saved once no hash followed this stage: on Node 24 the extra 256 KiB allocations alone doubled the GC's
+   * share (docs/benchmarks.md); the stores write or copy what they get in pieces anyway.
+   */
   private seal(plaintext: Buffer, last: boolean): void {
     const cipher = createCipheriv('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    this.sealed.push(cipher.update(plaintext));
+    this.push(cipher.update(plaintext));
     cipher.final();
-    this.sealed.push(cipher.getAuthTag());
-    this.sealedBytes += plaintext.length + TAG;
-    if (last || this.sealed.length >= BATCH_PIECES) {
-      this.push(Buffer.concat(this.sealed, this.sealedBytes));
-      this.sealed = [];
-      this.sealedBytes = 0;
-    }
+    this.push(cipher.getAuthTag());
   }
 
   private start(): void {
@@ -198,7 +189,7 @@ export function ageDecrypter(identity: AgeIdentity, what: string): Transform {
 class AgeStreamDecrypt extends Transform {
   private head: Buffer[] = [];
   private headBytes = 0;
-  private key?: Buffer;
+  private key?: KeyObject;
   private readonly buffer = Buffer.allocUnsafe(CHUNK + TAG);
   private used = 0;
   private counter = 0;
