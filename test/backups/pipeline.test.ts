@@ -181,7 +181,7 @@ function largeSnapshot(mib: number, trailer: 'valid' | 'wrong'): Buffer {
 describe('multipart uploads into S3', () => {
   const client = () => new S3Client({ endpoint: s3.endpoint, region: s3.env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY } });
 
-  it('sends a snapshot larger than a part as parts (two part buffers reused), and a read-back verifies every byte', async () => {
+  it('sends a snapshot larger than a part as parts (its part buffers reused), and a read-back verifies every byte', async () => {
     const st = openStore(s3.url('multipart'));
     const whole = largeSnapshot(12, 'valid');
     // 1 MiB reads, as a stream delivers them: the parts are cut across them.

@@ -4,6 +4,9 @@ import type { Readable } from 'node:stream';
 /** S3's smallest part (every part but the last must be at least this). */
 export const PART_BYTES = 5 * 1024 * 1024;
 
+/** Parts sent at once while the next one fills: with one, the client waited for the store after every part. */
+const PARTS_IN_FLIGHT = 2;
+
 /** Where an object goes. */
 export interface ObjectTarget {
   client: S3Client;
@@ -12,38 +15,45 @@ export interface ObjectTarget {
 }
 
 /**
- * Streams `body` into one S3 object with constant memory: two part buffers, allocated once and reused for the whole
- * upload, one being sent while the next fills (so one part is in flight, as fast as the store takes it, and memory
- * is 10 MiB whatever the object's size; a general-purpose uploader allocates every part anew, which showed as
- * 40-95 MiB of RSS on a 1 GiB snapshot). Up to one part in all: a single PutObject. A failure of the body or of S3
+ * Streams `body` into one S3 object with constant memory: three part buffers, allocated once and reused for the whole
+ * upload, two being sent while the next fills (memory is 15 MiB whatever the object's size; a general-purpose
+ * uploader allocates every part anew, which showed as 40-95 MiB of RSS on a 1 GiB snapshot). Up to one part in all: a single PutObject. A failure of the body or of S3
  * aborts the multipart upload, so no part is left behind and no object appears; the error is the body's own when it
  * failed first.
  */
 export async function uploadObject(target: ObjectTarget, body: Readable): Promise<{ bytes: number }> {
   const { client, bucket, key } = target;
-  const buffers = [Buffer.allocUnsafe(PART_BYTES), Buffer.allocUnsafe(PART_BYTES)];
+  const buffers = Array.from({ length: PARTS_IN_FLIGHT + 1 }, () => Buffer.allocUnsafe(PART_BYTES));
   let filling = 0;
   let used = 0;
   let bytes = 0;
   let uploadId: string | undefined;
+  // Created once, by the first part sent (two parts may be on their way before its reply).
+  let creating: Promise<string | undefined> | undefined;
   const parts: CompletedPart[] = [];
   let inFlight: Promise<void> | undefined;
+  const sending: Promise<void>[] = [];
 
   const sendPart = async (data: Buffer): Promise<void> => {
-    uploadId ??= (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId;
     const number = parts.length + 1;
     parts.push({ PartNumber: number });
+    creating ??= client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })).then((r) => (uploadId = r.UploadId));
+    await creating;
     const reply = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: data, ContentLength: data.length }));
     parts[number - 1]!.ETag = reply.ETag;
   };
-  /** Sends the filled buffer once the part before it is done (its buffer is the next to fill), and swaps buffers. */
+  /** Sends the filled buffer, and moves on to the next one once the part it last held is done. */
   const flush = async (): Promise<void> => {
-    await inFlight;
-    const sending = sendPart(buffers[filling]!.subarray(0, used));
+    // The buffer filled next is the oldest one sent: wait for that part.
+    const next = (filling + 1) % buffers.length;
+    await sending[next];
+    const part = sendPart(buffers[filling]!.subarray(0, used));
     // Observed at once, awaited later: a failure while the next part fills must not be an unhandled rejection.
-    sending.catch(() => undefined);
-    inFlight = sending;
-    filling = 1 - filling;
+    part.catch(() => undefined);
+    sending[filling] = part;
+    inFlight = Promise.all(sending).then(() => undefined);
+    inFlight.catch(() => undefined);
+    filling = next;
     used = 0;
   };
 
@@ -58,7 +68,7 @@ export async function uploadObject(target: ObjectTarget, body: Readable): Promis
         offset += n;
       }
     }
-    if (uploadId === undefined && inFlight === undefined) {
+    if (creating === undefined) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: buffers[filling]!.subarray(0, used), ContentLength: used }));
       return { bytes };
     }
@@ -68,6 +78,7 @@ export async function uploadObject(target: ObjectTarget, body: Readable): Promis
     return { bytes };
   } catch (err) {
     await inFlight?.catch(() => undefined);
+    await creating?.catch(() => undefined);
     if (uploadId !== undefined) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     throw err;
   }

@@ -25,7 +25,7 @@ function s3Error(err: unknown, what: string): StoreError {
 /**
  * An S3-compatible bucket (AWS, MinIO, Ceph, Versity Gateway). `s3://bucket/prefix?endpoint=http://host:port&region=r`:
  * a custom endpoint uses path-style addressing; credentials come from the SDK's default chain (environment,
- * `AWS_PROFILE`/`?profile=` in the shared files, instance roles). Uploads are multipart with two reused part
+ * `AWS_PROFILE`/`?profile=` in the shared files, instance roles). Uploads are multipart with three reused part
  * buffers (see uploadObject), aborted on failure, so no partial object is left.
  */
 export class S3Store implements SnapshotStore {
@@ -48,8 +48,9 @@ export class S3Store implements SnapshotStore {
       ...(endpoint ? { endpoint } : {}),
       forcePathStyle: pathStyle === 'true',
       maxAttempts: 3,
-      // Our own SHA-256 covers every byte end to end; the SDK's default CRC32 of every part, in JavaScript, would
-      // cost more CPU than the encryption. Reads still check the checksums S3 returns (they caught tampering in tests).
+      // Every byte is covered end to end (age authenticates each chunk, and the verification after every upload reads
+      // it all back and checks the hashes); the SDK's default CRC32 of every part, in JavaScript, would cost more CPU
+      // than the encryption. Reads still check the checksums S3 returns (they caught tampering in tests).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
     });
