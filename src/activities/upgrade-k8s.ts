@@ -5,6 +5,7 @@ import type { KubernetesClients } from '../kubernetes/client';
 import { kubernetesError, nodeReadiness } from '../kubernetes/nodes';
 import type { GatePolicy } from '../shared/runs';
 import { onlyValue } from '../talos/replies';
+import type { LegacyImagePullRequest } from '../talos/types';
 import { isStaticPod, type KubernetesComponent, type StaticPodComponent } from '../upgrade/kubernetes-components';
 import { componentImages, withComponentImage } from '../upgrade/kubernetes-config';
 import { KubernetesUpgradeRefusal, planKubernetesUpgrade, type KubernetesUpgradePlan } from '../upgrade/kubernetes-plan';
@@ -73,7 +74,7 @@ export function kubernetesUpgradeActivities(deps: ActivityDeps) {
      * an image that is there is a no-op, so a retried attempt costs nothing; a node that does not serve the call is
      * skipped, as upstream skips it.
      */
-    async prePullImages(input: { cluster: string; node: string; images: { image: string; namespace: 'NS_CRI' | 'NS_SYSTEM' }[] }): Promise<{ detail: string }> {
+    async prePullImages(input: { cluster: string; node: string; images: LegacyImagePullRequest[] }): Promise<{ detail: string }> {
       const node = spec(input.cluster, input.node);
       const client = deps.connector.cluster(input.cluster);
       const pulled: string[] = [];

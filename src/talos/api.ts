@@ -44,7 +44,7 @@ export interface TalosApi {
   /** ImageService.Pull (1.13+): pulls into a containerd instance; resolves with the resolved name. */
   imagePull(request: { image: string; containerd?: machine.ContainerdInstance; onProgress?: (progress: machine.ImagePullProgress) => void }, target: machine.OneNode, options?: CallOptions): Promise<string>;
   /** MachineService.ImagePull (every version; deprecated, removal planned for 1.18): pulls into the CRI containerd's namespace. */
-  legacyImagePull(request: { image: string; namespace: 'NS_SYSTEM' | 'NS_CRI' }, target?: Target, options?: CallOptions): Promise<NodeResult<machine.LegacyImagePull>[]>;
+  legacyImagePull(request: machine.LegacyImagePullRequest, target?: Target, options?: CallOptions): Promise<NodeResult<machine.LegacyImagePull>[]>;
   /** ImageService.List (1.13+): the images in a containerd instance. */
   imageList(containerd: machine.ContainerdInstance, target: machine.OneNode, options?: CallOptions): Promise<machine.ImageListEntry[]>;
   /** LifecycleService.Upgrade (1.13+): installer lines, then `{ exitCode: 0 }`; a non-zero exit throws `installer_failed`. No reboot. */

@@ -267,7 +267,7 @@ export class TalosClient implements TalosApi {
    * into the CRI containerd, namespace `system` (where the kubelet's image is looked up) or `k8s.io` (the control
    * plane's static pods). upgrade-k8s pre-pulls with it, as upstream's does.
    */
-  legacyImagePull(request: { image: string; namespace: 'NS_SYSTEM' | 'NS_CRI' }, target?: Target, options?: CallOptions): Promise<NodeResult<machine.LegacyImagePull>[]> {
+  legacyImagePull(request: machine.LegacyImagePullRequest, target?: Target, options?: CallOptions): Promise<NodeResult<machine.LegacyImagePull>[]> {
     return this.conn.unary(`${M}ImagePull`, { namespace: request.namespace, reference: request.image }, target, options);
   }
 

@@ -85,6 +85,12 @@ export interface ContainerdInstance {
   namespace: 'NS_SYSTEM' | 'NS_CRI' | 'NS_TALOSCONTAINERS';
 }
 
+/** An image for MachineService.ImagePull, into the CRI containerd: namespace `system` (the kubelet's) or `k8s.io` (NS_CRI). */
+export interface LegacyImagePullRequest {
+  image: string;
+  namespace: 'NS_SYSTEM' | 'NS_CRI';
+}
+
 /** CRI containerd, namespace `system`: where talosctl 1.13+ pulls the installer for an upgrade. */
 export const UPGRADE_CONTAINERD: ContainerdInstance = { driver: 'CRI', namespace: 'NS_SYSTEM' };
 

@@ -2,6 +2,7 @@ import type { RetryPolicy } from '@temporalio/common';
 import { proxyActivities, setWorkflowOptions, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { TARGET_VERSION } from '../shared/search-attributes';
+import type { LegacyImagePullRequest } from '../talos/types';
 import { DEFAULT_KUBERNETES_UPGRADE_WAITS, DEFAULT_UPGRADE_TIMINGS, type KubernetesUpgradeWaits, type UpgradeKubernetesInput, type UpgradeTimings } from '../shared/upgrade';
 import { isStaticPod } from '../upgrade/kubernetes-components';
 import { describeKubernetesPlan, type KubernetesUpgradeStep } from '../upgrade/kubernetes-plan';
@@ -26,8 +27,8 @@ export interface UpgradeKubernetesResult {
  * What each node pulls before the upgrade starts (upstream's pre-pull): the new static pod images on control planes
  * (CRI namespace) and the new kubelet image on every node (`system`), for the steps still to do.
  */
-function prePulls(steps: KubernetesUpgradeStep[]): { node: string; images: { image: string; namespace: 'NS_CRI' | 'NS_SYSTEM' }[] }[] {
-  const byNode = new Map<string, { image: string; namespace: 'NS_CRI' | 'NS_SYSTEM' }[]>();
+function prePulls(steps: KubernetesUpgradeStep[]): { node: string; images: LegacyImagePullRequest[] }[] {
+  const byNode = new Map<string, LegacyImagePullRequest[]>();
   for (const s of steps) {
     if (s.node === undefined || !(isStaticPod(s.component) || s.component === 'kubelet')) continue;
     byNode.set(s.node, [...(byNode.get(s.node) ?? []), { image: s.image, namespace: s.component === 'kubelet' ? 'NS_SYSTEM' : 'NS_CRI' }]);

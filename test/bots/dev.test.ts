@@ -8,10 +8,10 @@ import { buttons, FakeSlack, messageText } from '../support/slack-api';
 import { slashCommand } from '../support/slack-requests';
 import { SocketModeServer } from '../support/socket-mode';
 import { freePort } from '../support/temporal';
+import { BIN } from '../support/cli';
 
 jest.setTimeout(300_000);
 
-const ROOT = join(__dirname, '..', '..');
 const CHANNEL = 'C0DEV0000';
 const ME = { user: 'U0DEVUSER', channel: CHANNEL };
 
@@ -23,7 +23,7 @@ describe('talos-fleet dev with Slack tokens in the environment', () => {
     fake.socketUrl = sm.url;
     const base = `127.${140 + Number(process.env.JEST_WORKER_ID ?? '1')}.${1 + Math.floor(Math.random() * 250)}.11`;
     const [temporalPort, uiPort] = [await freePort(), await freePort()];
-    const dev = spawn(process.execPath, [join(ROOT, 'bin', 'talos-fleet'), 'dev', '--dir', join(dir, '.dev'), '--nodes', '1cp', '--base-address', base, '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--time-scale', '0.05'], {
+    const dev = spawn(process.execPath, [BIN, 'dev', '--dir', join(dir, '.dev'), '--nodes', '1cp', '--base-address', base, '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--time-scale', '0.05'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TEMPORAL_ADDRESS: '', SLACK_BOT_TOKEN: TEST_SECRETS.botToken, SLACK_APP_TOKEN: TEST_SECRETS.appToken, SLACK_API_URL: fake.apiUrl, TALOS_FLEET_SLACK_CHANNEL: CHANNEL, TALOS_FLEET_SLACK_USERS: ME.user, SLACK_LOG_LEVEL: 'warn' },
     });

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitUntil } from '../support/fleet';
 import { etcdProcessesUnder } from '../simulator/processes';
+import { BIN } from '../support/cli';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
 
 /** A /24 of our own per test: the second octet is the jest worker, the third random, so no two fleets meet. */
 function baseAddress(): string {

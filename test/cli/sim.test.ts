@@ -7,9 +7,9 @@ import type { NodeStatus } from '../../src/simulator/fleet';
 import { TalosClient } from '../../src/talos/client';
 import { allValues } from '../../src/talos/replies';
 import { waitUntil } from '../support/fleet';
+import { BIN } from '../support/cli';
 
 const run = promisify(execFile);
-const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
 
 /** Runs the CLI to completion; resolves with its exit code and output whatever the code. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

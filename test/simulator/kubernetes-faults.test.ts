@@ -9,8 +9,8 @@ import { parseNodeCounts, SimulatedFleet } from '../../src/simulator/fleet';
 import { requireKubernetes, requireKwok } from '../../src/tools/binaries';
 import { TEST_TIME_SCALE, waitUntil } from '../support/fleet';
 import { processesUnder } from './processes';
+import { BIN } from '../support/cli';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
 const dirs: string[] = [];
 
 function newDir(): string {

@@ -11,6 +11,7 @@ import { kubernetesFromKubeconfig } from '../../src/kubernetes/client';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 import { profileFor } from '../../src/releases/profiles';
 import { defaultInstallerImage } from '../../src/releases/images';
+import { BIN } from '../support/cli';
 
 /**
  * Wire compatibility with the real talosctl. talosctl is not provisioned by the project (building it from the Go
@@ -137,7 +138,6 @@ suite('the real talosctl installing a simulated node from maintenance mode', () 
 
 suite('talos-fleet gen next to talosctl gen', () => {
   let dir: string;
-  const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'talos-fleet-gen-'));

@@ -8,6 +8,7 @@ import { startFleetWorker } from '../../src/runtime/worker';
 import type { InstallClusterInput, InstallTimings } from '../../src/shared/install';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 import { freePort, startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
+import { BIN } from '../support/cli';
 
 jest.setTimeout(300_000);
 
@@ -21,7 +22,6 @@ const TIMING: Partial<InstallTimings> = {
   healthTimeoutMs: 120_000,
 };
 
-const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
 
 /** A worker in its own process, as production runs it, so it can be SIGKILLed mid-activity. */
 function spawnWorker(settings: RuntimeSettings, bundle: string, log: string[]): ChildProcess {

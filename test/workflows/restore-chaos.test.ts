@@ -11,6 +11,7 @@ import { EtcdClient } from '../../src/simulator/etcd/client';
 import { backupInventory } from '../support/backups';
 import { startFleet, waitUntil, type TestFleet } from '../support/fleet';
 import { startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
+import { BIN } from '../support/cli';
 
 jest.setTimeout(300_000);
 
@@ -27,7 +28,6 @@ const TIMING: Partial<BackupTimings> = {
   rebootTimeoutMs: 120_000,
 };
 
-const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
 
 /** A worker in its own process, as production runs it, so it can be SIGKILLed mid-activity. */
 function spawnWorker(settings: RuntimeSettings, bundle: string, log: string[]): ChildProcess {

@@ -7,11 +7,11 @@ import type { UpgradeClusterInput, UpgradeTimings } from '../../src/shared/upgra
 import { NO_GATES, startManagedCluster } from '../support/cluster';
 import { waitUntil } from '../support/fleet';
 import { freePort, startTestTemporal, testSettings, workflowBundlePath, type TestTemporal } from '../support/temporal';
+import { BIN } from '../support/cli';
 
 jest.setTimeout(420_000);
 
 const TIMING: Partial<UpgradeTimings> = { pollIntervalMs: 200, checkWindowMs: 2_000, heartbeatTimeoutMs: 3_000, nodeUpgradeTimeoutMs: 120_000, healthTimeoutMs: 120_000 };
-const BIN = join(__dirname, '..', '..', 'bin', 'talos-fleet');
 
 function spawnWorker(settings: RuntimeSettings, bundle: string, log: string[]): ChildProcess {
   const child = spawn(process.execPath, [BIN, 'worker', '--inventory', settings.inventoryPath, '--task-queue', settings.taskQueue, '--workflow-bundle', bundle, '--set-current'], {

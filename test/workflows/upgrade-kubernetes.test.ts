@@ -1,7 +1,4 @@
 import type { Client } from '@temporalio/client';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { applyPatches, parsePatch } from '../../src/config/patches';
 import { kubernetesFromTalos, type KubernetesClients } from '../../src/kubernetes/client';
 import { decide, runProgress, startMutatingRun } from '../../src/runtime/runs';
@@ -10,6 +7,7 @@ import { onlyValue } from '../../src/talos/replies';
 import type { KubernetesUpgradeWaits, UpgradeKubernetesInput, UpgradeTimings } from '../../src/shared/upgrade';
 import { componentImages } from '../../src/upgrade/kubernetes-config';
 import type { UpgradeKubernetesResult } from '../../src/workflows/upgrade-kubernetes';
+import { cliEnvironment, runCli } from '../support/cli';
 import { controlPlanePodsRunning, startManagedCluster, type ManagedCluster } from '../support/cluster';
 import { waitUntil } from '../support/fleet';
 import { startWorkflowRuntime, type WorkflowRuntime } from '../support/temporal';
@@ -67,16 +65,7 @@ const failureOf = (run: Awaited<ReturnType<typeof start>>) =>
   );
 
 /** Runs the `talos-fleet` CLI against this test's Temporal and inventory; resolves with its exit code and output. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, TEMPORAL_ADDRESS: runtime.server.address, TEMPORAL_NAMESPACE: runtime.server.namespace, TEMPORAL_TASK_QUEUE: settings.taskQueue, TALOS_FLEET_INVENTORY: c.inventory.path };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(join(__dirname, '..', '..', 'bin', 'talos-fleet'), args, { env, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args, { env: cliEnvironment(settings) });
 
 /** The control-plane static pods: image and Talos's config version, by pod name. */
 async function staticPods(): Promise<Record<string, { image: string; configVersion: number; phase: string }>> {
