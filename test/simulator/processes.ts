@@ -1,25 +1,16 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { basename } from 'node:path';
+import { allProcesses } from '../support/process-tree';
 
 /**
  * Pids of live etcd processes whose --data-dir lies under `dir`, read from /proc: it sees every process on the
- * machine, including ones whose parent is gone, which is the point.
+ * machine, including ones whose parent is gone, which is the point. A zombie has no arguments: it no longer runs,
+ * so it is rightly not counted.
  */
 export function etcdProcessesUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      // A zombie's cmdline is empty: it no longer runs, so it is rightly not counted.
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (basename(argv[0] ?? '') === 'etcd' && argv.some((a) => a.startsWith(`--data-dir=${dir}/`))) pids.push(Number(entry));
-  }
-  return pids;
+  return allProcesses()
+    .filter((p) => basename(p.argv[0] ?? '') === 'etcd' && p.argv.some((a) => a.startsWith(`--data-dir=${dir}/`)))
+    .map((p) => p.pid);
 }
 
 /** True when something accepts TCP connections on host:port. */
@@ -36,16 +27,7 @@ export function listens(host: string, port: number): Promise<boolean> {
 
 /** Live processes (pid and program name) with an argument naming a path under `dir`: every helper a fleet there started. */
 export function processesUnder(dir: string): { pid: number; name: string }[] {
-  const found: { pid: number; name: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv.slice(1).some((a) => a.includes(`${dir}/`))) found.push({ pid: Number(entry), name: basename(argv[0] ?? '') });
-  }
-  return found;
+  return allProcesses()
+    .filter((p) => p.pid !== process.pid && p.argv.slice(1).some((a) => a.includes(`${dir}/`)))
+    .map((p) => ({ pid: p.pid, name: basename(p.argv[0] ?? '') }));
 }

@@ -11,6 +11,8 @@ export interface ProcessInfo {
   start: string;
   /** The program's name (the kernel's `comm`, at most 15 characters). */
   comm: string;
+  /** Its arguments, the program first; empty for a zombie (it no longer runs) and for a kernel thread. */
+  argv: string[];
   cmdline: string;
 }
 
@@ -20,19 +22,20 @@ function readProcess(pid: number): ProcessInfo | undefined {
     // "PID (COMM) STATE PPID PGRP ...": the name may hold spaces and parentheses, so split after its last ')'.
     const close = stat.lastIndexOf(')');
     const fields = stat.slice(close + 2).split(' ');
-    let cmdline = '';
+    let argv: string[] = [];
     try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
     } catch {
       // Gone between the two reads.
     }
-    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0]!, start: fields[19]!, comm: stat.slice(stat.indexOf('(') + 1, close), cmdline };
+    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0]!, start: fields[19]!, comm: stat.slice(stat.indexOf('(') + 1, close), argv, cmdline: argv.join(' ').trim() };
   } catch {
     return undefined;
   }
 }
 
-function allProcesses(): ProcessInfo[] {
+/** Every process on the machine, from /proc (including ones whose parent is gone). */
+export function allProcesses(): ProcessInfo[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .flatMap((p) => readProcess(Number(p)) ?? []);
