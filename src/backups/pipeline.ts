@@ -32,7 +32,13 @@ export async function uploadSnapshot(opts: { source: Readable; store: SnapshotSt
   const encrypted = await ageEncrypter(opts.recipients);
   // One chain, every stage's error fails the whole: the store sees the error and keeps nothing.
   const chain = pipeline([opts.source, ...stages, encrypted]);
-  const [c, u] = await Promise.allSettled([chain, opts.store.upload(opts.key, encrypted)]);
+  // A store that gives up without reading to the end (its directory is missing, S3 refused) stops the chain, which
+  // would otherwise wait on it for ever; that also cancels the snapshot stream.
+  const upload = opts.store.upload(opts.key, encrypted).catch((err: unknown) => {
+    encrypted.destroy(err as Error);
+    throw err;
+  });
+  const [c, u] = await Promise.allSettled([chain, upload]);
   // A store that failed (full, unreachable) says so; otherwise the stream's own failure (a refused trailer, a lost
   // node) is the cause, which the store then only saw as a broken stream.
   if (u.status === 'rejected' && u.reason instanceof StoreError) throw u.reason;

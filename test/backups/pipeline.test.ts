@@ -232,6 +232,19 @@ describe('stores that cannot take a snapshot', () => {
     expect(String((err as Error).message)).not.toContain(s3.env.AWS_SECRET_ACCESS_KEY);
   });
 
+  it('refuses a file store whose directory is missing at once, stops reading the snapshot and creates nothing', async () => {
+    const root = join(dir, 'not-mounted');
+    const st = openStore(`file://${root}`);
+    // More than the stages buffer: the stream can only end if something reads it or stops it.
+    const whole = largeSnapshot(12, 'valid');
+    const source = Readable.from(Array.from({ length: 12 }, (_, i) => whole.subarray(i << 20, (i + 1) << 20)));
+    const err = await uploadSnapshot({ source, store: st, key: objectKey('c1', 'c1-nowhere', 'none'), recipients: [recipient], compression: 'none', what: 'snapshot c1-nowhere' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'store_misconfigured' });
+    expect((err as Error).message).toBe(`backup store file://${root} does not exist: create the directory (or mount the disk it is on)`);
+    expect(source.destroyed).toBe(true);
+    expect(existsSync(root)).toBe(false);
+  });
+
   it('reports a full disk as store_full and leaves no partial file (a 64 KiB tmpfs)', async () => {
     const mount = join(dir, 'tiny');
     mkdirSync(mount);
