@@ -8,6 +8,9 @@
 //
 // Every measured transfer runs in a fresh child process, so its peak RSS (sampled every 50 ms) belongs to that
 // transfer alone; "growth" is the peak minus the RSS after connecting and a full GC. talosctl's peak is its VmHWM.
+// The CPU time of every process on the machine's side of the stream is counted over each transfer from /proc: the
+// client, the simulated node's process, its etcd, its Kubernetes (API server, kwok) and the S3 server, per MB, and
+// how many cores they kept busy together: on a machine whose cores are full, that sum is what bounds the rates.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +27,7 @@ import { EtcdClient } from '../src/simulator/etcd/client';
 import { TalosClient } from '../src/talos/client';
 import { loadTalosconfig } from '../src/talos/talosconfig';
 import { locateTool, requireTool } from '../src/tools/binaries';
+import { allProcesses, readProcess } from '../test/support/process-tree';
 import { startTestS3 } from '../test/support/s3';
 
 const MiB = 1024 * 1024;
@@ -49,6 +53,34 @@ interface Result {
   cpuSeconds: number;
   /** The share of the transfer the main thread was busy (event-loop utilization): near 1, that one thread is the limit. */
   mainBusy: number;
+  /** CPU seconds the other processes used during the transfer (filled in by the parent). */
+  others?: ServerCpu;
+}
+
+/** CPU seconds used so far by the processes serving a transfer. */
+interface ServerCpu {
+  simulator: number;
+  etcd: number;
+  kubernetes: number;
+  s3: number;
+}
+
+/** The simulator's own process, its etcd members and its other children (Kubernetes), and the S3 server (ours). */
+function serverCpu(simulator: number): ServerCpu {
+  const all = allProcesses();
+  const tree = all.filter((p) => p.pid === simulator);
+  for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i]!.pid));
+  const sum = (ps: typeof all) => ps.reduce((total, p) => total + p.cpuSeconds, 0);
+  return {
+    simulator: sum(tree.slice(0, 1)),
+    etcd: sum(tree.slice(1).filter((p) => p.comm.startsWith('etcd'))),
+    kubernetes: sum(tree.slice(1).filter((p) => !p.comm.startsWith('etcd'))),
+    s3: sum(all.filter((p) => p.ppid === process.pid && p.comm === 'versitygw')),
+  };
+}
+
+function cpuSince(before: ServerCpu, after: ServerCpu): ServerCpu {
+  return { simulator: after.simulator - before.simulator, etcd: after.etcd - before.etcd, kubernetes: after.kubernetes - before.kubernetes, s3: after.s3 - before.s3 };
 }
 
 /** One transfer in this (child) process. */
@@ -66,6 +98,8 @@ async function measure(req: Request): Promise<Result> {
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
     const cpu = process.cpuUsage();
     const loop = performance.eventLoopUtilization();
+    // The parent starts counting the other processes' CPU here.
+    process.stdout.write('START\n');
     const start = performance.now();
     let bytes = 0;
     let storedBytes = 0;
@@ -91,22 +125,30 @@ async function measure(req: Request): Promise<Result> {
   }
 }
 
-function child(req: Request): Promise<Result> {
+function child(req: Request, simulator: number): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
     const c = spawn(process.execPath, [...process.execArgv, __filename, '--measure', JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    let before: ServerCpu | undefined;
+    let during: ServerCpu | undefined;
+    c.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      if (!before && out.includes('START\n')) before = serverCpu(simulator);
+      if (before && !during && out.includes('RESULT ')) during = cpuSince(before, serverCpu(simulator));
+    });
     c.once('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(7)) as Result);
+      if (code === 0 && line) resolvePromise({ ...(JSON.parse(line.slice(7)) as Result), ...(during ? { others: during } : {}) });
       else reject(new Error(`${req.target} failed (exit ${code}): ${out.trim()}`));
     });
   });
 }
 
 /** `talosctl etcd snapshot` of the same node, timed, with its VmHWM. */
-async function talosctl(binary: string, talosconfig: string, address: string, dir: string): Promise<Result> {
+async function talosctl(binary: string, talosconfig: string, address: string, dir: string, simulator: number): Promise<Result> {
   const path = join(dir, `talosctl-${randomBytes(4).toString('hex')}.snapshot`);
+  const before = serverCpu(simulator);
+  let cpuSeconds = NaN;
   const start = performance.now();
   const c = spawn(binary, ['--talosconfig', talosconfig, '-e', address, '-n', address, 'etcd', 'snapshot', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let peak = 0;
@@ -116,6 +158,7 @@ async function talosctl(binary: string, talosconfig: string, address: string, di
     try {
       const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${c.pid}/status`, 'utf8'));
       if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      cpuSeconds = readProcess(c.pid!)?.cpuSeconds ?? cpuSeconds;
     } catch {
       // exited
     }
@@ -123,10 +166,12 @@ async function talosctl(binary: string, talosconfig: string, address: string, di
   const code = await new Promise<number | null>((r) => c.once('exit', r));
   clearInterval(sampler);
   const seconds = (performance.now() - start) / 1000;
+  const others = cpuSince(before, serverCpu(simulator));
   if (code !== 0) throw new Error(`talosctl failed: ${err.trim()}`);
   const bytes = statSync(path).size;
   rmSync(path);
-  return { bytes, storedBytes: bytes, seconds, baselineRss: 0, peakRss: peak, cpuSeconds: NaN, mainBusy: NaN };
+  // Its CPU as last sampled (within 50 ms of its end).
+  return { bytes, storedBytes: bytes, seconds, baselineRss: 0, peakRss: peak, cpuSeconds, mainBusy: NaN, others };
 }
 
 async function fill(etcd: EtcdClient, bytes: number): Promise<number> {
@@ -188,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
     const talosctlBin = locateTool('talosctl');
     mkdirSync(join(tmp, 'store'));
     // One untimed read first: the simulator is long-lived, as a node is; its first stream is not what is measured.
-    await child({ target: 'raw', talosconfig: m.talosconfig, endpoint: `${node.address}:${node.port}`, recipient, zstd: false, env: {} });
+    await child({ target: 'raw', talosconfig: m.talosconfig, endpoint: `${node.address}:${node.port}`, recipient, zstd: false, env: {} }, sim.pid!);
     const rows: { target: Target; run: number; r: Result }[] = [];
     for (let run = 1; run <= opt.runs; run++) {
       for (const target of opt.targets) {
@@ -198,10 +243,10 @@ async function main(argv: string[]): Promise<number> {
             if (run === 1) process.stderr.write('talosctl: no binary (npm run tools -- --with talosctl); skipped\n');
             continue;
           }
-          r = await talosctl(talosctlBin, m.talosconfig, node.address, tmp);
+          r = await talosctl(talosctlBin, m.talosconfig, node.address, tmp, sim.pid!);
         } else {
           const store = target === 'file' ? `file://${join(tmp, 'store')}` : target === 's3' ? s3!.url('bench') : undefined;
-          r = await child({ target, talosconfig: m.talosconfig, endpoint: `${node.address}:${node.port}`, recipient, zstd: opt.zstd, env: s3 ? s3.env : {}, ...(store ? { store } : {}) });
+          r = await child({ target, talosconfig: m.talosconfig, endpoint: `${node.address}:${node.port}`, recipient, zstd: opt.zstd, env: s3 ? s3.env : {}, ...(store ? { store } : {}) }, sim.pid!);
           if (store?.startsWith('file://')) rmSync(join(tmp, 'store', 'bench'), { recursive: true, force: true });
         }
         rows.push({ target, run, r });
@@ -220,6 +265,17 @@ async function main(argv: string[]): Promise<number> {
       const rate = median(rs.map((r) => r.bytes / r.seconds));
       const growth = rs[0]!.baselineRss ? Math.max(...rs.map((r) => r.peakRss - r.baselineRss)) / MiB : NaN;
       console.log(`| ${target} | ${(rs[0]!.bytes / MiB).toFixed(0)} | ${(rs[0]!.storedBytes / MiB).toFixed(0)} | ${(rate / 1e6).toFixed(0)} (${rs.map((r) => (r.bytes / 1e6 / r.seconds).toFixed(0)).join(', ')}) | ${(rate / rawRate).toFixed(2)} | ${(Math.max(...rs.map((r) => r.peakRss)) / MiB).toFixed(0)} | ${Number.isNaN(growth) ? '-' : growth.toFixed(0)} | ${Number.isNaN(rs[0]!.cpuSeconds) ? '-' : median(rs.map((r) => (r.cpuSeconds * 1000) / (r.bytes / 1e6))).toFixed(1)} | ${Number.isNaN(rs[0]!.mainBusy) ? '-' : `${Math.round(median(rs.map((r) => r.mainBusy)) * 100)} %`} |`);
+    }
+    // Where the CPU went, per MB of snapshot, medians of the runs: the client (or talosctl) and each process serving it.
+    console.log(`\nCPU ms per MB by process during the transfers (median of runs; cores busy: all of them together, of ${c.length})\n`);
+    console.log('| target | client | simulated node | its etcd | its Kubernetes | S3 server | all | cores busy |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const target of opt.targets) {
+      const rs = rows.filter((x) => x.target === target && x.r.others).map((x) => x.r);
+      if (!rs.length) continue;
+      const perMB = (f: (r: Result) => number) => median(rs.map((r) => (f(r) * 1000) / (r.bytes / 1e6))).toFixed(1);
+      const all = (r: Result) => r.cpuSeconds + r.others!.simulator + r.others!.etcd + r.others!.kubernetes + r.others!.s3;
+      console.log(`| ${target} | ${perMB((r) => r.cpuSeconds)} | ${perMB((r) => r.others!.simulator)} | ${perMB((r) => r.others!.etcd)} | ${perMB((r) => r.others!.kubernetes)} | ${perMB((r) => r.others!.s3)} | ${perMB(all)} | ${median(rs.map((r) => all(r) / r.seconds)).toFixed(2)} |`);
     }
     return 0;
   } finally {

@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+
+/** The kernel's clock ticks per second, in which /proc/PID/stat counts CPU time. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** A process as /proc/PID/stat shows it. */
 export interface ProcessInfo {
@@ -14,9 +18,12 @@ export interface ProcessInfo {
   /** Its arguments, the program first; empty for a zombie (it no longer runs) and for a kernel thread. */
   argv: string[];
   cmdline: string;
+  /** CPU time it has used so far, user and system, in seconds. */
+  cpuSeconds: number;
 }
 
-function readProcess(pid: number): ProcessInfo | undefined {
+/** One process as /proc shows it now, or undefined when it is gone. */
+export function readProcess(pid: number): ProcessInfo | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "PID (COMM) STATE PPID PGRP ...": the name may hold spaces and parentheses, so split after its last ')'.
@@ -28,7 +35,8 @@ function readProcess(pid: number): ProcessInfo | undefined {
     } catch {
       // Gone between the two reads.
     }
-    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0]!, start: fields[19]!, comm: stat.slice(stat.indexOf('(') + 1, close), argv, cmdline: argv.join(' ').trim() };
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0]!, start: fields[19]!, comm: stat.slice(stat.indexOf('(') + 1, close), argv, cmdline: argv.join(' ').trim(), cpuSeconds };
   } catch {
     return undefined;
   }
