@@ -196,6 +196,24 @@ describe('multipart uploads into S3', () => {
     await readBack({ store: st, meta: { ...meta('c1-large', 'none', stored), object: objectKey('c1', 'c1-large', 'none') }, identity });
   });
 
+  it('stops downloading an object whose read-back fails in its first chunk: no connection is left holding it', async () => {
+    const st = openStore(s3.url('early'));
+    const key = objectKey('c1', 'c1-early', 'none');
+    const whole = largeSnapshot(12, 'valid');
+    const stored = await uploadSnapshot({ source: Readable.from([whole]), store: st, key, recipients: [recipient], compression: 'none', what: 'snapshot c1-early' });
+    // Altered where the gateway keeps it (objects are files under its directory): the first age chunk fails.
+    const file = join(s3.dir, s3.bucket, 'early', key);
+    const bytes = readFileSync(file);
+    bytes[400]! ^= 1;
+    writeFileSync(file, bytes);
+    const port = Number(new URL(s3.endpoint).port);
+    // Connections to the gateway that are open, from /proc (remote port `port`, state ESTABLISHED).
+    const open = () => readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).filter((l) => { const f = l.trim().split(/\s+/); return f[2]?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, '0')}`) && f[3] === '01'; }).length;
+    const before = open();
+    for (let i = 0; i < 4; i++) await expect(readBack({ store: st, meta: { ...meta('c1-early', 'none', stored), object: key }, identity })).rejects.toThrow('fails authentication');
+    await waitUntil('the failed downloads to let their connections go', async () => open() <= before + 1, 10_000);
+  });
+
   it('writes a snapshot larger than a flush into a directory, flushed to disk while it streams, and a read-back verifies every byte', async () => {
     const st = openStore(`file://${join(dir, 'files')}`);
     // 40 MiB: the file store flushes what it has written every 32 MiB while the upload goes on.

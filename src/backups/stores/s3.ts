@@ -79,6 +79,11 @@ export class S3Store implements SnapshotStore {
       // The SDK checks the object against the checksum S3 stored with it, and fails the stream when they differ.
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
       body.once('error', (err) => out.destroy(/checksum mismatch/i.test(err.message) ? new SnapshotIntegrityError(`${key} in ${this.url} was altered in the store: ${err.message}`) : s3Error(err, `reading ${key} from ${this.url}`)));
+      // A reader that stops early (a chunk that fails its check) ends the download too: a paused one would keep its
+      // connection, and enough of them would leave the client none for its next call.
+      out.once('close', () => {
+        if (!body.readableEnded) body.destroy();
+      });
       return body.pipe(out);
     } catch (err) {
       throw s3Error(err, `${key} in ${this.url}`);
