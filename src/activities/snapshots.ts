@@ -48,6 +48,9 @@ function transferProgress(what: string): (bytes: number) => void {
   };
 }
 
+/** Failures of a verification that come from where it ran, not from what it read. */
+const NOT_ABOUT_THE_SNAPSHOT = new Set(['store_unreachable', 'store_denied', 'store_misconfigured', 'tool_missing', 'spawn_failed', 'etcd_version_unsupported']);
+
 /** A private temporary directory for a plaintext snapshot (it holds the cluster's secrets): mode 0700, removed after. */
 async function withPrivateDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'talos-fleet-snapshot-'));
@@ -165,8 +168,10 @@ export function snapshotActivities(deps: ActivityDeps) {
         return verified;
       } catch (err) {
         const e = err as FleetError;
-        // A store that cannot be read now says nothing about the snapshot: retried, not recorded.
-        if (['store_unreachable'].includes(e.code)) throw err;
+        // What says nothing about the snapshot's bytes is not recorded against it: a store that cannot be read now
+        // or refuses this worker, a tool this worker lacks, a verification stopped by its own cancellation. Retried
+        // (or failed for the worker's owner to fix); the snapshot keeps the verification it had.
+        if (NOT_ABOUT_THE_SNAPSHOT.has(e.code) || Context.current().cancellationSignal.aborted) throw err;
         await writeRecord(b.store, { ...meta, verification: { status: 'failed', at: now, detail: e.message } }).catch(() => undefined);
         throw permanent(e.code ?? 'VerificationFailed', `snapshot ${meta.id} failed verification: ${e.message}`);
       }

@@ -4,14 +4,18 @@ import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client, Connection } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { snapshotActivities } from '../../src/activities/snapshots';
 import { listSnapshots } from '../../src/backups/catalog';
 import { snapshotStatus } from '../../src/backups/census';
 import { openStore } from '../../src/backups/store';
+import { FleetConnector } from '../../src/fleet/connect';
+import { inventorySource } from '../../src/fleet/source';
 import { startFleetWorker, type FleetWorker } from '../../src/runtime/worker';
 import { loadInventory } from '../../src/fleet/inventory';
 import { reconcileSchedules, scheduleStatuses, setPaused } from '../../src/triggers/schedules';
 import type { RuntimeSettings } from '../../src/runtime/settings';
-import type { BackupTimings, DrillClusterResult, RestoreClusterInput, RestoreClusterResult, SnapshotClusterInput, SnapshotClusterResult } from '../../src/shared/backups';
+import type { BackupTimings, DrillClusterResult, SnapshotMetadata, RestoreClusterInput, RestoreClusterResult, SnapshotClusterInput, SnapshotClusterResult } from '../../src/shared/backups';
 import { sideWorkflowId } from '../../src/shared/names';
 import type { RunNotification } from '../../src/shared/notifications';
 import { requireTool } from '../../src/tools/binaries';
@@ -164,6 +168,34 @@ describe('schedules and drills', () => {
     expect(result.drill.detail).toMatch(/Kubernetes objects of 1 resources, as recorded/);
     const record = (await listSnapshots(openStore(s3.url('talos')), 'prod')).find((x) => x.id === result.snapshot);
     expect(record!.drill).toMatchObject({ ok: true });
+  });
+});
+
+describe('verifications that cannot run here', () => {
+  it('keep the snapshot\'s verification as it was: no etcdutl on this worker, or the run stopped', async () => {
+    const store = openStore(s3.url('talos'));
+    const newest = (await listSnapshots(store, 'prod')).find((s) => s.verification.status === 'verified')!;
+    const connector = new FleetConnector(inventorySource(settings.inventoryPath));
+    try {
+      const { verifySnapshot } = snapshotActivities({ inventory: inventorySource(settings.inventoryPath), connector, notifier: { notify: async () => undefined } });
+      const verify = (env = new MockActivityEnvironment()): Promise<SnapshotMetadata> => env.run(verifySnapshot, { cluster: 'prod', id: newest.id });
+      process.env.ETCDUTL_3_5_BIN = join(t.dir, 'no-such-etcdutl');
+      try {
+        await expect(verify()).rejects.toMatchObject({ code: 'tool_missing' });
+        await expect(verify()).rejects.toThrow(`ETCDUTL_3_5_BIN=${join(t.dir, 'no-such-etcdutl')} is not an executable file`);
+      } finally {
+        delete process.env.ETCDUTL_3_5_BIN;
+      }
+      // A run that was cancelled (the worker shutting down, the workflow cancelled): stopped, not failed.
+      const stopped = new MockActivityEnvironment();
+      stopped.cancel();
+      await expect(verify(stopped)).rejects.toThrow();
+      expect((await listSnapshots(store, 'prod')).find((s) => s.id === newest.id)!.verification).toEqual(newest.verification);
+      // With its tools it verifies as before.
+      expect((await verify()).verification.status).toBe('verified');
+    } finally {
+      connector.close();
+    }
   });
 });
 
