@@ -36,9 +36,9 @@ export interface ObjectTarget {
 /**
  * Streams `body` into one S3 object with constant memory: three part buffers, allocated once and reused for the whole
  * upload, two being sent while the next fills (memory is 15 MiB whatever the object's size; a general-purpose
- * uploader allocates every part anew, which showed as 40-95 MiB of RSS on a 1 GiB snapshot). Up to one part in all: a single PutObject. A failure of the body or of S3
- * aborts the multipart upload, so no part is left behind and no object appears; the error is the body's own when it
- * failed first.
+ * uploader allocates every part anew, which showed as 40-95 MiB of RSS on a 1 GiB snapshot). Up to one part in all:
+ * a single PutObject. A failure of the body or of S3 aborts the multipart upload, so no part is left behind and no
+ * object appears; the error is the body's own when it failed first.
  */
 export async function uploadObject(target: ObjectTarget, body: Readable): Promise<{ bytes: number }> {
   const { client, bucket, key } = target;
@@ -50,7 +50,7 @@ export async function uploadObject(target: ObjectTarget, body: Readable): Promis
   // Created once, by the first part sent (two parts may be on their way before its reply).
   let creating: Promise<string | undefined> | undefined;
   const parts: CompletedPart[] = [];
-  let inFlight: Promise<void> | undefined;
+  /** The part each buffer last held, by buffer. */
   const sending: Promise<void>[] = [];
 
   const sendPart = async (data: Buffer): Promise<void> => {
@@ -70,8 +70,6 @@ export async function uploadObject(target: ObjectTarget, body: Readable): Promis
     // Observed at once, awaited later: a failure while the next part fills must not be an unhandled rejection.
     part.catch(() => undefined);
     sending[filling] = part;
-    inFlight = Promise.all(sending).then(() => undefined);
-    inFlight.catch(() => undefined);
     filling = next;
     used = 0;
   };
@@ -92,11 +90,11 @@ export async function uploadObject(target: ObjectTarget, body: Readable): Promis
       return { bytes };
     }
     if (used > 0) await flush();
-    await inFlight;
+    await Promise.all(sending);
     await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     return { bytes };
   } catch (err) {
-    await inFlight?.catch(() => undefined);
+    await Promise.allSettled(sending);
     await creating?.catch(() => undefined);
     if (uploadId !== undefined) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     throw err;
