@@ -27,7 +27,7 @@ import { EtcdClient } from '../src/simulator/etcd/client';
 import { TalosClient } from '../src/talos/client';
 import { loadTalosconfig } from '../src/talos/talosconfig';
 import { locateTool, requireTool } from '../src/tools/binaries';
-import { allProcesses, readProcess } from '../test/support/process-tree';
+import { allProcesses, readProcess, withDescendants } from '../test/support/process-tree';
 import { startTestS3 } from '../test/support/s3';
 
 const MiB = 1024 * 1024;
@@ -68,8 +68,7 @@ interface ServerCpu {
 /** The simulator's own process, its etcd members and its other children (Kubernetes), and the S3 server (ours). */
 function serverCpu(simulator: number): ServerCpu {
   const all = allProcesses();
-  const tree = all.filter((p) => p.pid === simulator);
-  for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i]!.pid));
+  const tree = withDescendants(all, all.filter((p) => p.pid === simulator));
   const sum = (ps: typeof all) => ps.reduce((total, p) => total + p.cpuSeconds, 0);
   return {
     simulator: sum(tree.slice(0, 1)),

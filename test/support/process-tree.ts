@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** The kernel's clock ticks per second, in which /proc/PID/stat counts CPU time. */
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+let clockTicks: number | undefined;
+/** The kernel's clock ticks per second, in which /proc/PID/stat counts CPU time (asked once, when first needed). */
+function ticksPerSecond(): number {
+  return (clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100);
+}
 
 /** A process as /proc/PID/stat shows it. */
 export interface ProcessInfo {
@@ -35,7 +38,7 @@ export function readProcess(pid: number): ProcessInfo | undefined {
     } catch {
       // Gone between the two reads.
     }
-    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
     return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0]!, start: fields[19]!, comm: stat.slice(stat.indexOf('(') + 1, close), argv, cmdline: argv.join(' ').trim(), cpuSeconds };
   } catch {
     return undefined;
@@ -47,6 +50,15 @@ export function allProcesses(): ProcessInfo[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .flatMap((p) => readProcess(Number(p)) ?? []);
+}
+
+/** `start` and every process descended from them by parent links, in one look at /proc (`all`). */
+export function withDescendants(all: ProcessInfo[], start: ProcessInfo[]): ProcessInfo[] {
+  const children = new Map<number, ProcessInfo[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const tree = [...start];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!.pid) ?? []));
+  return tree;
 }
 
 /** Whether this very process (same pid, same start time) still runs; a zombie has exited and does not count. */
@@ -76,16 +88,11 @@ export function recordProcessTree(root: number, intervalMs = 300): ProcessTreeRe
   const seen = new Map<string, ProcessInfo>();
   const sample = () => {
     const all = allProcesses();
-    const children = new Map<number, ProcessInfo[]>();
-    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-    const queue = all.filter((p) => p.pid === root || p.pgid === root);
-    while (queue.length) {
-      const p = queue.shift()!;
+    for (const p of withDescendants(all, all.filter((q) => q.pid === root || q.pgid === root))) {
       // The newest look at a process wins (a fork seen before its exec was still "node"), except a zombie's, whose
       // cmdline is empty.
       const key = `${p.pid}:${p.start}`;
       if (!seen.has(key) || p.state !== 'Z') seen.set(key, p);
-      queue.push(...(children.get(p.pid) ?? []));
     }
   };
   sample();
