@@ -84,7 +84,11 @@ async function main(): Promise<void> {
     // It listens on a port of its own choosing and says which (port + 1 may be taken on a shared machine).
     const bare = spawn(process.execPath, ['-e', `const s = require('http').createServer((q, r) => { q.resume(); q.on('end', () => r.end()); }).listen(0, '127.0.0.1', () => console.error('port ' + s.address().port))`], { stdio: ['ignore', 'ignore', 'pipe'] });
     const barePort = await new Promise<number>((resolve, reject) => {
-      bare.stderr.once('data', (d: Buffer) => (/^port (\d+)/.test(d.toString()) ? resolve(Number(/^port (\d+)/.exec(d.toString())![1])) : reject(new Error(`the bare server did not start: ${d.toString()}`))));
+      bare.stderr.once('data', (d: Buffer) => {
+        const m = /^port (\d+)/.exec(d.toString());
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(`the bare server did not start: ${d.toString()}`));
+      });
     });
     const floor: number[] = [];
     for (let r = 0; r < rounds; r++) {
